@@ -1,0 +1,106 @@
+import type { SourceLocation } from '../util/errors.js';
+
+/** Names of inputs, images, steps: safe as a single path component everywhere. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Fields every input kind shares. `integrity` is an SRI string (sha256/384/512). */
+interface InputBase {
+  name: string;
+  /** SRI of the fetched bytes; for a folder `path`, of the folder's tree manifest. Required to build. */
+  integrity: string;
+  /** Extract an archive input (tar, tar.gz, tar.xz, tar.bz2, zip, deb) into a tree. */
+  unpack: boolean;
+  where: SourceLocation;
+}
+
+export interface PathInputSpec extends InputBase {
+  kind: 'path';
+  /** As written in the recipe: relative to the recipe's folder. */
+  path: string;
+}
+export interface UrlInputSpec extends InputBase {
+  kind: 'url';
+  url: string;
+}
+export interface DebInputSpec extends InputBase {
+  kind: 'deb';
+  /** Binary package name, e.g. `busybox-static`. */
+  package: string;
+  /** Exact Debian version, e.g. `1:1.35.0-4+deb12u1+b1`. */
+  version: string;
+  /** Debian architecture, default `amd64`. */
+  arch: string;
+}
+
+/** Variants by `kind`; handled by exhaustive switches. */
+export type InputSpec = PathInputSpec | UrlInputSpec | DebInputSpec;
+
+interface ImageBase {
+  name: string;
+  /** argv prefix the step's script is appended to; default `["/bin/sh", "-c"]`. */
+  shell: string[];
+  where: SourceLocation;
+}
+/** A root filesystem from an input: a rootfs tarball (unpacked) or a folder. */
+export interface RootfsImageSpec extends ImageBase {
+  kind: 'rootfs';
+  input: string;
+}
+/** The output tree of an earlier step becomes the image. */
+export interface StepImageSpec extends ImageBase {
+  kind: 'step';
+  step: string;
+}
+/** A registry image used by digest: `name@sha256:<hex>`. */
+export interface OciImageSpec extends ImageBase {
+  kind: 'oci';
+  ref: string;
+}
+export type ImageSpec = RootfsImageSpec | StepImageSpec | OciImageSpec;
+
+export interface StepSpec {
+  name: string;
+  image: string;
+  /** Input names, mounted read-only at /kiln/inputs/<name>. */
+  inputs: string[];
+  /** Step names whose output trees are mounted read-only at /kiln/steps/<name>. */
+  needs: string[];
+  run: string;
+  /** Step-specific environment, added on top of the recipe's `env`. */
+  env: Record<string, string>;
+  /** `uid:gid` the script runs as; default `1000:1000`. */
+  user: string;
+  /** Rewrite tar and gzip files in the output canonically (DESIGN "Outputs are normalized"). */
+  normalize: boolean;
+  where: SourceLocation;
+}
+
+export interface ArtifactSpec {
+  from: string;
+  /** A glob within that step's output tree. */
+  path: string;
+  where: SourceLocation;
+}
+
+export interface Recipe {
+  /** Absolute path of the recipe file. */
+  file: string;
+  /** Absolute path of the folder holding it: `path` inputs are relative to it. */
+  dir: string;
+  /** The recipe's bytes as read, and their digest: provenance embeds both. */
+  text: string;
+  digest: `sha256:${string}`;
+  kiln: 1;
+  name: string;
+  version?: string;
+  sourceDateEpoch: number;
+  inputs: Record<string, InputSpec>;
+  images: Record<string, ImageSpec>;
+  env: Record<string, string>;
+  steps: Record<string, StepSpec>;
+  artifacts: ArtifactSpec[];
+}
+
+/** `-e`: a failing command fails the step, as CI systems do. */
+export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-e', '-c'];
+export const DEFAULT_USER = '1000:1000';

@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../util/digest.js';
+
+/**
+ * The hardening profile: data in `sandbox/profile.json` (where an auditor reads it), loaded
+ * and validated by `loadSandboxProfile()`; its digest enters every action key.
+ */
+export interface SandboxProfile {
+  version: 1;
+  hostname: string;
+  domainname: string;
+  networkMode: 'none';
+  capDrop: string[];
+  capAdd: string[];
+  securityOpt: string[];
+  pidsLimit: number;
+  memoryBytes: number;
+  /** Fixed variables every step gets (TZ, LANG, LC_ALL, HOME, PATH...). */
+  env: Record<string, string>;
+  umask: string;
+  workdir: string;
+  /** Size cap for /kiln/out as read back, against a step filling the disk of the host. */
+  maxOutputBytes: number;
+}
+
+export interface LoadedSandboxProfile {
+  profile: SandboxProfile;
+  /** sha256 of the profile's canonical JSON. */
+  digest: Digest;
+  file: string;
+}
+
+export interface EngineInfo {
+  /** e.g. "docker 20.10.24"; recorded in provenance. */
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+/** What one step run needs from the engine; everything is already resolved by the planner. */
+export interface StepRun {
+  step: string;
+  /** An engine image reference from `ensureTreeImage` / `ensureOciImage`. */
+  image: string;
+  /** Full argv: the image's shell followed by the script. */
+  argv: string[];
+  /** The complete environment (profile env, recipe env, step env, SOURCE_DATE_EPOCH, KILN_OUT). */
+  env: Record<string, string>;
+  /** `uid:gid`. */
+  user: string;
+  /** A fresh tar stream extracted at `/` before start: kiln/inputs, kiln/steps, kiln/work, kiln/out, tmp. */
+  input: () => Readable;
+  /** Live log output, in order, as the container writes it. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Receives /kiln/out as a tar stream (entries under `out/`) when the script exited 0. */
+  collect: (tar: Readable) => Promise<void>;
+  signal?: AbortSignal;
+  /** Kill the step after this long (not part of the action key). */
+  timeoutMs?: number;
+}
+
+export interface StepRunResult {
+  exitCode: number;
+  /** Engine's reason when it killed the step: 'timeout', 'oom', 'aborted'. */
+  killed?: 'timeout' | 'oom' | 'aborted';
+  containerId: string;
+  durationMs: number;
+}
+
+/** A build engine: Docker through dockerode today; any engine the API reaches. */
+export interface Engine {
+  info(): Promise<EngineInfo>;
+  /**
+   * Make a kiln tree available as an image, tagged by the tree digest
+   * (`kiln.local/tree:<hex>`): imported from `rootfsTar()` only if absent. Returns the reference.
+   */
+  ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string>;
+  /** An image by digest (`name@sha256:<hex>`): pulled if absent; the local copy's digest is checked. */
+  ensureOciImage(ref: string): Promise<string>;
+  runStep(run: StepRun): Promise<StepRunResult>;
+}

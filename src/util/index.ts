@@ -1,0 +1,5 @@
+export { KilnError, UsageError, formatLocation, isKilnError } from './errors.js';
+export type { KilnErrorOptions, SourceLocation, UsageErrorCode } from './errors.js';
+export { canonicalJSON } from './canonical-json.js';
+export { DIGEST_PATTERN, HASH_CHUNK_BYTES, digestHex, isDigest, sha256Digest, toDigest } from './digest.js';
+export type { Digest } from './digest.js';

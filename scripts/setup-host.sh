@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Prepares a Debian host for kiln and its tests (idempotent; needs root or sudo):
+#  - Debian packages: docker.io (the engine, only when dockerd is missing), xz-utils and
+#    bzip2 (archive inputs), busybox-static (sandbox tests' image), docker-registry (a local
+#    OCI registry on 127.0.0.1 for the pull-by-digest test);
+#  - starts dockerd when no engine answers, and waits for it.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v git >/dev/null 2>&1 || need+=(git)
+
+# apt-get update once: kiln's `deb` inputs are fetched through apt, which needs fresh lists.
+$SUDO apt-get update -qq
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup-host: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# the Debian docker-registry package starts a service on :5000 where systemd runs; tests start their own
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  $SUDO systemctl stop docker-registry || true
+fi
+
+if ! docker version >/dev/null 2>&1; then
+  echo "setup-host: starting dockerd"
+  $SUDO sh -c 'nohup dockerd >/var/log/kiln-dockerd.log 2>&1 &'
+  for _ in $(seq 1 60); do
+    docker version >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker version >/dev/null 2>&1 || { echo "setup-host: dockerd did not start; see /var/log/kiln-dockerd.log" >&2; tail -20 /var/log/kiln-dockerd.log >&2 || true; exit 1; }
+fi
+echo "setup-host: engine $(docker version --format '{{.Server.Version}}')"

@@ -1,0 +1,50 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Digest } from '../util/digest.js';
+
+export const BUILD_SUMMARY_FORMAT = 'build/v1';
+export const BUILD_SUMMARY_FILE = 'build.json';
+
+export interface ArtifactSummary {
+  /** Path of the artifact inside its step's output, and inside --out. */
+  name: string;
+  from: string;
+  size: number;
+  /** Hex digests, the in-toto DigestSet form. */
+  digests: { sha256: string; sha512: string };
+}
+
+export interface StepSummary {
+  actionKey: Digest;
+  outputTree: Digest;
+  log: Digest;
+  /** Image identity: a tree digest or a registry reference by digest. */
+  image: string;
+  cached: boolean;
+  exitCode: number;
+  durationMs: number;
+}
+
+/** The content of `<out>/build.json`, and of `kiln build --json`. */
+export interface BuildSummary {
+  kiln: typeof BUILD_SUMMARY_FORMAT;
+  recipe: { name: string; version?: string; file: string; digest: Digest };
+  sourceDateEpoch: number;
+  platform: string;
+  sandboxProfile: Digest;
+  /** `docker <version>` when an engine ran anything; null for a build served from the cache. */
+  engine: string | null;
+  artifacts: ArtifactSummary[];
+  steps: Record<string, StepSummary>;
+  inputs: Record<string, { kind: string; uri: string; digest: Digest; integrity: string; size: number; cached: boolean }>;
+  images: Record<string, { kind: string; tree?: Digest; ref?: string }>;
+  timings: { startedOn: string; finishedOn: string; durationMs: number; fetchMs: number };
+}
+
+export async function writeBuildSummary(out: string, summary: BuildSummary): Promise<void> {
+  await mkdir(out, { recursive: true });
+  const file = join(out, BUILD_SUMMARY_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(summary, null, 2) + '\n');
+  await rename(tmp, file);
+}

@@ -1,0 +1,133 @@
+import { parseArgs } from 'node:util';
+import { isKilnError, UsageError } from '../util/errors.js';
+import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
+
+export const USAGE = `kiln — hermetic, reproducible builds
+
+usage:
+  kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--json]
+  kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
+  kiln version
+
+  store: $KILN_STORE (default $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)
+  exit:  0 success · 1 a build step failed / verdict negative · 2 bad input or usage
+`;
+
+export interface CliIO {
+  stdout: Output;
+  stderr: Output;
+}
+
+const defaultIO = (): CliIO => ({
+  stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
+  stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
+});
+
+/** Runs one kiln command; resolves to the process exit code. */
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  try {
+    switch (command) {
+      case 'build':
+        return await buildCommand(rest, io);
+      case 'cache':
+        return await cacheCommand(rest, io);
+      case 'version':
+      case '--version':
+        io.stdout.write(`${await version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`, { hint: 'run `kiln help`' });
+    }
+  } catch (err) {
+    if (json) io.stdout.write(JSON.stringify({ kiln: 'error/v1', error: isKilnError(err) ? err.toJSON() : { message: String((err as Error)?.message ?? err) } }, null, 2) + '\n');
+    io.stderr.write(formatError(err) + '\n');
+    if (err instanceof UsageError) io.stderr.write(USAGE);
+    return isKilnError(err) ? err.exitCode : 1;
+  }
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function buildCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string', short: 'o' },
+    'no-cache': { type: 'boolean' },
+    jobs: { type: 'string', short: 'j' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
+  const { build } = await import('../build/index.js');
+  const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
+  const out = values.out ?? 'out';
+  try {
+    const summary = await build({ recipe: positionals[0] ?? '.', out, noCache: values['no-cache'], jobs, reporter });
+    reporter.finish();
+    if (values.json) {
+      io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    } else {
+      const steps = Object.values(summary.steps);
+      const cached = steps.filter((s) => s.cached).length;
+      io.stdout.write(`built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`);
+      for (const a of summary.artifacts) io.stdout.write(`  ${a.name}  sha256:${a.digests.sha256}  ${a.size} bytes\n`);
+      io.stdout.write(`  → ${out}/ (build.json)\n`);
+    }
+    return 0;
+  } finally {
+    reporter.finish();
+  }
+}
+
+async function cacheCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, {
+    json: { type: 'boolean' },
+    'max-age': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  const [sub] = positionals;
+  const { createStore } = await import('../store/index.js');
+  const store = await createStore();
+  const emit = (value: unknown, human: string) => io.stdout.write(values.json ? JSON.stringify(value, null, 2) + '\n' : human);
+  switch (sub) {
+    case 'stats': {
+      const s = await store.stats();
+      emit(s, `store ${s.root}\n  blobs ${s.blobs} (${s.blobBytes} bytes)\n  trees ${s.trees}\n  actions ${s.actions}\n  refs ${s.refs}\n  temp files ${s.tempFiles}\n`);
+      return 0;
+    }
+    case 'verify': {
+      const r = await store.verify();
+      emit(r, `checked ${r.checked} objects: ${r.corrupt.length} corrupt (removed), ${r.dangling.length} dangling records (removed)\n` + r.corrupt.map((d) => `  corrupt ${d}\n`).join(''));
+      return r.corrupt.length > 0 ? 1 : 0;
+    }
+    case 'gc': {
+      const days = values['max-age'] === undefined ? 30 : Number(values['max-age']);
+      if (!Number.isFinite(days) || days < 0) throw new UsageError(`--max-age must be a number of days, got "${values['max-age']}"`);
+      const r = await store.gc({ maxAgeMs: days * 86_400_000, dryRun: values['dry-run'] });
+      emit(r, `${values['dry-run'] ? 'would remove' : 'removed'} ${r.removedBlobs} blobs (${r.removedBytes} bytes), ${r.removedActions} action records, ${r.removedRefs} refs, ${r.removedTempFiles} temp files\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(sub === undefined ? 'kiln cache needs a subcommand: stats, verify or gc' : `unknown cache subcommand "${sub}"`);
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `kiln ${pkg.version}`;
+}

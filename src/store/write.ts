@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { HASH_CHUNK_BYTES } from '../util/digest.js';
+import { StoreError } from './errors.js';
+import { expectationFor, matchesExpectation, MultiHash, sha256Of, toSRI, type Expectation } from './integrity.js';
+import { blobPathFor, tmpDir } from './path.js';
+import type { PutOptions, PutResult } from './types.js';
+
+/** Blobs are never modified in place: read-only makes an accidental write fail loudly. */
+export const BLOB_MODE = 0o444;
+
+/** A unique temp path inside the store (same filesystem as the objects, so rename is atomic). */
+function tempPath(root: string): string {
+  return join(tmpDir(root), `${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/** Creates the temp file exclusively ('wx'): two writers can never share one. */
+async function openTemp(root: string): Promise<{ path: string; handle: FileHandle }> {
+  const path = tempPath(root);
+  try {
+    return { path, handle: await open(path, 'wx', 0o644) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The tmp folder was removed under us (a user wiped the store): recreate it once.
+    await mkdir(tmpDir(root), { recursive: true });
+    return { path, handle: await open(path, 'wx', 0o644) };
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+function aborted(signal: AbortSignal | undefined, cause?: unknown): StoreError {
+  return new StoreError('KILN_STORE_ABORTED', 'store write aborted', { cause: cause ?? signal?.reason });
+}
+
+type Fill = (handle: FileHandle, hash: MultiHash, progress: (n: number) => void) => Promise<void>;
+
+/**
+ * The one write path (cacache's discipline): bytes go to a unique temp file in the store and are
+ * hashed in the same pass; only when they match the expectation is the temp renamed into
+ * place, so a reader never sees a partial or wrong object. The temp is removed in `finally`
+ * whatever happens (after a successful rename the removal is a no-op). A crash leaves only a
+ * temp file, which gc removes once it is old.
+ */
+async function writeBlob(root: string, options: PutOptions, fill: Fill): Promise<PutResult> {
+  const expectation: Expectation | undefined = expectationFor(options.integrity, options.digest);
+  if (options.signal?.aborted) throw aborted(options.signal);
+  const hash = new MultiHash(expectation);
+  const { path, handle } = await openTemp(root);
+  let open = true;
+  let size = 0;
+  try {
+    await fill(handle, hash, (n) => {
+      size += n;
+      options.onProgress?.(size);
+    });
+    open = false;
+    await handle.close();
+    const computed = hash.digest();
+    if (expectation && !matchesExpectation(expectation, computed)) {
+      throw new StoreError('KILN_STORE_INTEGRITY', 'integrity check failed: the bytes do not match the expected hash', {
+        expected: expectation.text,
+        found: toSRI(computed),
+      });
+    }
+    const digest = sha256Of(computed);
+    const dest = blobPathFor(root, digest);
+    await chmod(path, BLOB_MODE);
+    await mkdir(dirname(dest), { recursive: true });
+    await moveIntoPlace(path, dest);
+    return { digest, size, integrity: toSRI(computed) };
+  } catch (err) {
+    if (options.signal?.aborted && !(err instanceof StoreError)) throw aborted(options.signal, err);
+    throw err;
+  } finally {
+    if (open) await handle.close().catch(() => undefined);
+    await rm(path, { force: true });
+  }
+}
+
+/**
+ * rename(2) replaces an existing object atomically; it holds the same bytes, and the fresh
+ * mtime tells gc the blob was just written (a concurrent kiln may be about to reference it).
+ * Where rename refuses to replace (other platforms), an existing destination is success.
+ */
+async function moveIntoPlace(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    const exists = await stat(to).then(() => true, () => false);
+    if (!exists) throw err;
+    const now = new Date();
+    await utimes(to, now, now).catch(() => undefined);
+  }
+}
+
+/**
+ * Reads with two 1 MiB buffers: the next read runs while the current chunk is hashed and
+ * written (Node's hashing reaches OpenSSL's speed only with ~1 MiB chunks).
+ */
+export function putFileIn(root: string, file: string, options: PutOptions = {}): Promise<PutResult> {
+  return writeBlob(root, options, async (out, hash, progress) => {
+    const input = await open(file, 'r');
+    const buffers = [Buffer.allocUnsafe(HASH_CHUNK_BYTES), Buffer.allocUnsafe(HASH_CHUNK_BYTES)];
+    let current = 0;
+    let reading = input.read(buffers[0]!, 0, HASH_CHUNK_BYTES, null);
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        if (options.signal?.aborted) throw aborted(options.signal);
+        const chunk = buffers[current]!.subarray(0, bytesRead);
+        // The other buffer is free once its write has finished: read ahead into it.
+        await writing;
+        current ^= 1;
+        reading = input.read(buffers[current]!, 0, HASH_CHUNK_BYTES, null);
+        hash.update(chunk);
+        progress(bytesRead);
+        writing = writeAll(out, chunk);
+      }
+      await writing;
+    } finally {
+      // On an early exit, let the read-ahead and the last write settle before closing.
+      await Promise.allSettled([reading, writing]);
+      await input.close();
+    }
+  });
+}
+
+export function putStreamIn(root: string, source: Readable, options: PutOptions = {}): Promise<PutResult> {
+  if (options.signal) addAbortSignal(options.signal, source);
+  return writeBlob(root, options, async (out, hash, progress) => {
+    for await (const chunk of source) {
+      const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+      hash.update(bytes);
+      await writeAll(out, bytes);
+      progress(bytes.length);
+    }
+  });
+}
+
+export function putBytesIn(root: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+  return writeBlob(root, options, async (out, hash, progress) => {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    hash.update(bytes);
+    await writeAll(out, bytes);
+    progress(bytes.length);
+  });
+}

@@ -6,6 +6,7 @@ export const USAGE = `kiln — hermetic, reproducible builds
 
 usage:
   kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--json]
+  kiln digest <path>                      the integrity that pins a file or folder
   kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
   kiln version
 
@@ -33,6 +34,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await buildCommand(rest, io);
       case 'cache':
         return await cacheCommand(rest, io);
+      case 'digest':
+        return await digestCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout.write(`${await version()}\n`);
@@ -124,6 +127,16 @@ async function cacheCommand(args: string[], io: CliIO): Promise<number> {
     default:
       throw new UsageError(sub === undefined ? 'kiln cache needs a subcommand: stats, verify or gc' : `unknown cache subcommand "${sub}"`);
   }
+}
+
+async function digestCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  if (positionals.length !== 1) throw new UsageError('kiln digest takes one path');
+  const { digestPath } = await import('../fetch/index.js');
+  const { createStore } = await import('../store/index.js');
+  const result = await digestPath(await createStore(), positionals[0]!);
+  io.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : `${result.integrity}\n`);
+  return 0;
 }
 
 async function version(): Promise<string> {

@@ -167,4 +167,3 @@ class FileStore implements Store {
   }
 }
 
-export type { FileStore };

@@ -1,0 +1,19 @@
+export { RecipeError } from './errors.js';
+export type { RecipeErrorCode } from './errors.js';
+export { parseRecipe } from './parse.js';
+export { RECIPE_FILE_NAME, loadRecipe } from './load.js';
+export { findCycle, stepDependencies, topologicalOrder } from './graph.js';
+export { DEFAULT_SHELL, DEFAULT_USER, NAME_PATTERN } from './types.js';
+export type {
+  ArtifactSpec,
+  DebInputSpec,
+  ImageSpec,
+  InputSpec,
+  OciImageSpec,
+  PathInputSpec,
+  Recipe,
+  RootfsImageSpec,
+  StepImageSpec,
+  StepSpec,
+  UrlInputSpec,
+} from './types.js';

@@ -1,0 +1,42 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RecipeError } from './errors.js';
+import { parseRecipe } from './parse.js';
+import type { Recipe } from './types.js';
+
+/** The file a folder's recipe lives in. */
+export const RECIPE_FILE_NAME = 'kiln.yaml';
+
+/** Reads a recipe file, or `<dir>/kiln.yaml` for a folder, and parses it. */
+export async function loadRecipe(pathOrDir: string): Promise<Recipe> {
+  let file = pathOrDir;
+  try {
+    if ((await stat(pathOrDir)).isDirectory()) file = join(pathOrDir, RECIPE_FILE_NAME);
+  } catch (err) {
+    throw notFound(pathOrDir, err);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(file, err);
+    throw new RecipeError('KILN_RECIPE_UNREADABLE', `cannot read recipe ${file}: ${(err as Error).message}`, { where: { file }, cause: err });
+  }
+  let text: string;
+  try {
+    // fatal: a recipe in another encoding must not be half-read; ignoreBOM keeps the text
+    // equal to the bytes, so the recipe digest is the file's digest.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (err) {
+    throw new RecipeError('KILN_RECIPE_SYNTAX', `recipe ${file} is not valid UTF-8`, { where: { file }, cause: err });
+  }
+  return parseRecipe(text, file);
+}
+
+function notFound(path: string, cause: unknown): RecipeError {
+  return new RecipeError('KILN_RECIPE_NOT_FOUND', `no recipe at ${path}`, {
+    where: { file: path },
+    cause,
+    hint: `pass a recipe file or a folder holding ${RECIPE_FILE_NAME}`,
+  });
+}

@@ -1,0 +1,119 @@
+import { dirname, resolve } from 'node:path';
+import { sha256Digest } from '../util/digest.js';
+import { checkRecipe } from './check.js';
+import { DEFAULT_SHELL, DEFAULT_USER, type ArtifactSpec, type ImageSpec, type InputSpec, type Recipe, type StepSpec } from './types.js';
+import { assertRecipeShape } from './validate.js';
+import { readYaml, type Locator } from './yaml.js';
+
+/** The recipe as the schema guarantees it; optional keys are still absent. */
+interface RawInput {
+  path?: string;
+  url?: string;
+  deb?: string;
+  arch?: string;
+  integrity?: string;
+  unpack?: boolean;
+}
+interface RawImage {
+  rootfs?: string;
+  step?: string;
+  oci?: string;
+  shell?: string[];
+}
+interface RawStep {
+  image: string;
+  run: string;
+  inputs?: string[];
+  needs?: string[];
+  env?: Record<string, string>;
+  user?: string;
+  normalize?: boolean;
+}
+interface RawRecipe {
+  kiln: 1;
+  name: string;
+  version?: string;
+  sourceDateEpoch: number;
+  inputs?: Record<string, RawInput>;
+  images?: Record<string, RawImage>;
+  env?: Record<string, string>;
+  steps: Record<string, RawStep>;
+  artifacts: { from: string; path: string }[];
+}
+
+/**
+ * Parses and validates a recipe, applying defaults. Pure: `file` only names the recipe in
+ * errors and sets `file`/`dir` (resolved to absolute paths); nothing is read.
+ * Throws RecipeError with file:line:column for the first problem found.
+ */
+export function parseRecipe(text: string, file: string): Recipe {
+  const absolute = resolve(file);
+  const { data, locator } = readYaml(text, absolute);
+  assertRecipeShape(data, locator);
+  const recipe = toRecipe(data as RawRecipe, text, absolute, locator);
+  checkRecipe(recipe, locator);
+  return recipe;
+}
+
+function toRecipe(raw: RawRecipe, text: string, file: string, locator: Locator): Recipe {
+  const recipe: Recipe = {
+    file,
+    dir: dirname(file),
+    text,
+    digest: sha256Digest(text),
+    kiln: 1,
+    name: raw.name,
+    sourceDateEpoch: raw.sourceDateEpoch,
+    inputs: {},
+    images: {},
+    env: { ...raw.env },
+    steps: {},
+    artifacts: [],
+  };
+  if (raw.version !== undefined) recipe.version = raw.version;
+  for (const [name, input] of Object.entries(raw.inputs ?? {})) {
+    recipe.inputs[name] = toInput(name, input, locator);
+  }
+  for (const [name, image] of Object.entries(raw.images ?? {})) {
+    recipe.images[name] = toImage(name, image, locator);
+  }
+  for (const [name, step] of Object.entries(raw.steps)) {
+    recipe.steps[name] = toStep(name, step, locator);
+  }
+  recipe.artifacts = raw.artifacts.map(
+    (artifact, i): ArtifactSpec => ({ from: artifact.from, path: artifact.path, where: locator.value(['artifacts', i]) }),
+  );
+  return recipe;
+}
+
+function toInput(name: string, raw: RawInput, locator: Locator): InputSpec {
+  // An absent integrity stays '' here so that checkRecipe reports it at the input.
+  const base = { name, integrity: raw.integrity ?? '', unpack: raw.unpack ?? false, where: locator.key(['inputs', name]) };
+  if (raw.path !== undefined) return { ...base, kind: 'path', path: raw.path };
+  if (raw.url !== undefined) return { ...base, kind: 'url', url: raw.url };
+  // The schema guarantees exactly one of path, url, deb, and deb's `<package>=<version>` form.
+  const deb = raw.deb!;
+  const eq = deb.indexOf('=');
+  return { ...base, kind: 'deb', package: deb.slice(0, eq), version: deb.slice(eq + 1), arch: raw.arch ?? 'amd64' };
+}
+
+function toImage(name: string, raw: RawImage, locator: Locator): ImageSpec {
+  const base = { name, shell: raw.shell ? [...raw.shell] : [...DEFAULT_SHELL], where: locator.key(['images', name]) };
+  if (raw.rootfs !== undefined) return { ...base, kind: 'rootfs', input: raw.rootfs };
+  if (raw.step !== undefined) return { ...base, kind: 'step', step: raw.step };
+  return { ...base, kind: 'oci', ref: raw.oci! };
+}
+
+function toStep(name: string, raw: RawStep, locator: Locator): StepSpec {
+  return {
+    name,
+    image: raw.image,
+    inputs: [...(raw.inputs ?? [])],
+    needs: [...(raw.needs ?? [])],
+    run: raw.run,
+    env: { ...raw.env },
+    user: raw.user ?? DEFAULT_USER,
+    normalize: raw.normalize ?? true,
+    where: locator.key(['steps', name]),
+  };
+}

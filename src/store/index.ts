@@ -1,0 +1,35 @@
+export { createStore } from './store.js';
+export { StoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export {
+  STORE_LAYOUT,
+  actionPathFor,
+  blobPathFor,
+  refPathFor,
+  resolveStoreRoot,
+} from './path.js';
+export { parseIntegrity } from './integrity.js';
+export type { Expectation, HashAlgorithm } from './integrity.js';
+export {
+  TREE_MANIFEST_PREFIX,
+  isTreePath,
+  parseActionRecord,
+  parseTreeManifest,
+  treeBlobs,
+  validateActionRecord,
+  validateTreeManifest,
+} from './validate.js';
+export { DEFAULT_GC_MAX_AGE_MS, GC_GRACE_MS } from './maintenance.js';
+export { TREE_FORMAT, comparePaths } from './tree.js';
+export type { TreeEntry, TreeManifest } from './tree.js';
+export type {
+  ActionRecord,
+  PutOptions,
+  PutResult,
+  Store,
+  StoreGcOptions,
+  StoreGcReport,
+  StoreOptions,
+  StoreStats,
+  StoreVerifyReport,
+} from './types.js';

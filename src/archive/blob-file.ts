@@ -36,3 +36,20 @@ export async function locateBlob(store: Store, digest: Digest, tmpDir: string): 
   await pipeline(store.openBlob(digest), createWriteStream(file, { flags: 'wx' }));
   return { file, spilled: true };
 }
+
+/** The first `bytes` bytes of a blob (fewer if it is shorter), read through the store. */
+export async function readBlobHead(store: Store, digest: Digest, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const stream = store.openBlob(digest);
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= bytes) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+}

@@ -32,7 +32,7 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
           if (builder.checkPath(name) === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
-          const put = await store.putStream(Readable.from(entry));
+          const put = await store.putStream(Readable.from(entry, { objectMode: false }));
           builder.addFile(name, { digest: put.digest, size: put.size, mode: header.mode ?? 0o644 });
           continue;
         }

@@ -213,9 +213,11 @@ export function createTreeBuilder(options: TreeBuilderOptions): TreeBuilder {
       unsafe(name, `is a hard link to ${JSON.stringify(target)}, which is not an earlier file of the archive`);
     },
     addSpecial(name, kind) {
-      checkPath(name);
+      const path = checkPath(name);
       if (links === 'contained') unsafe(name, `is a ${kind}; inputs hold only files, folders and links`);
-      // `any`: root filesystems carry /dev nodes; the engine provides /dev in containers.
+      // `any`: root filesystems carry /dev nodes; the engine provides /dev in containers. The
+      // node goes, but the folders it implies stay, as they would on disk.
+      if (path !== '') ensureParents(path);
     },
     finish() {
       const entries: TreeEntry[] = [];

@@ -8,7 +8,7 @@ import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { selectArMember } from './ar.js';
-import { locateBlob } from './blob-file.js';
+import { locateBlob, readBlobHead } from './blob-file.js';
 import { decompress, type Compression } from './decompress.js';
 import { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
 import { ArchiveError } from './errors.js';
@@ -22,6 +22,11 @@ export interface UnpackOptions {
   label: string;
   /** Skip detection by magic bytes. */
   format?: ArchiveFormat;
+  /**
+   * Default `contained` (inputs). `any` for a root filesystem tarball imported as an image:
+   * its absolute links are data and its /dev nodes are skipped.
+   */
+  links?: 'contained' | 'any';
 }
 
 /** The payload of a .deb and how it is compressed (dpkg-deb writes one of these). */
@@ -39,11 +44,11 @@ const DEB_PAYLOADS: Record<string, Compression> = {
  */
 export async function unpackArchive(store: Store, blob: Digest, options: UnpackOptions): Promise<IngestedTree> {
   const { label } = options;
-  const format = options.format ?? detectArchiveFormat(await readHead(store, blob));
+  const format = options.format ?? detectArchiveFormat(await readBlobHead(store, blob, ARCHIVE_HEAD_BYTES));
   if (format === undefined) {
     throw new ArchiveError('KILN_ARCHIVE_UNSUPPORTED', `${label}: not an archive kiln can unpack (tar, tar.gz, tar.xz, tar.bz2, zip, deb)`, { label });
   }
-  const settings: TreeBuilderOptions = { label, links: 'contained' };
+  const settings: TreeBuilderOptions = { label, links: options.links ?? 'contained' };
   let manifest: TreeManifest;
   switch (format) {
     case 'tar':
@@ -66,22 +71,6 @@ export async function unpackArchive(store: Store, blob: Digest, options: UnpackO
       break;
   }
   return { manifest, digest: await store.putTree(manifest) };
-}
-
-async function readHead(store: Store, blob: Digest): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const stream = store.openBlob(blob);
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      if (length >= ARCHIVE_HEAD_BYTES) break;
-    }
-  } finally {
-    stream.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, ARCHIVE_HEAD_BYTES);
 }
 
 async function readCompressedTar(store: Store, source: Readable, compression: Compression, settings: TreeBuilderOptions): Promise<TreeManifest> {

@@ -119,7 +119,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
         const needs = await Promise.all(step.dependsOn.map(runStep));
         void needs;
         report({ type: 'step-queued', step: name });
-        return queue.add(() => executeStep(step), { throwOnTimeout: true });
+        return queue.add(() => executeStep(step)) as Promise<Digest>;
       })();
       outputs.set(name, result);
       // A failure is reported once, by the caller that awaits the whole build.

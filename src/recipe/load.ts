@@ -13,14 +13,15 @@ export async function loadRecipe(pathOrDir: string): Promise<Recipe> {
   try {
     if ((await stat(pathOrDir)).isDirectory()) file = join(pathOrDir, RECIPE_FILE_NAME);
   } catch (err) {
-    throw notFound(pathOrDir, err);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(pathOrDir, err);
+    throw unreadable(pathOrDir, err);
   }
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(file, err);
-    throw new RecipeError('KILN_RECIPE_UNREADABLE', `cannot read recipe ${file}: ${(err as Error).message}`, { where: { file }, cause: err });
+    throw unreadable(file, err);
   }
   let text: string;
   try {
@@ -39,4 +40,8 @@ function notFound(path: string, cause: unknown): RecipeError {
     cause,
     hint: `pass a recipe file or a folder holding ${RECIPE_FILE_NAME}`,
   });
+}
+
+function unreadable(path: string, cause: unknown): RecipeError {
+  return new RecipeError('KILN_RECIPE_UNREADABLE', `cannot read recipe ${path}: ${(cause as Error).message}`, { where: { file: path }, cause });
 }

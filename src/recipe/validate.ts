@@ -73,7 +73,7 @@ function pickReport(reports: Report[]): Report | undefined {
 const NAMED: Record<string, string> = { inputs: 'input', images: 'image', steps: 'step', env: 'env' };
 
 /** `input "src": integrity`, `step "compile": needs[1]`, `artifact 2: path`. */
-export function labelOf(path: DataPath): string {
+function labelOf(path: DataPath): string {
   const parts: string[] = [];
   for (let i = 0; i < path.length; i++) {
     const segment = path[i]!;
@@ -106,7 +106,8 @@ const TYPE_NAMES: Record<string, string> = {
 
 const NAME_HINT = 'names are lower case letters, digits, ".", "_" and "-", starting with a letter or digit, so that each is safe as one path component';
 const RESERVED_HINT = 'kiln sets SOURCE_DATE_EPOCH, HOME, TZ, LANG, LC_ALL and every KILN_* variable itself in each step';
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** As `$defs.envName.pattern`; `__proto__` would vanish when assigned into a plain object. */
+const ENV_NAME = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_]*$/;
 
 interface SchemaNode {
   description?: string;
@@ -167,7 +168,7 @@ function toReport(error: ErrorObject, path: DataPath, data: unknown, locator: Lo
         if (ENV_NAME.test(name)) {
           return { code: 'KILN_RECIPE_RESERVED_ENV', message: `env name "${name}" is reserved`, where, hint: RESERVED_HINT };
         }
-        return { code: 'KILN_RECIPE_BAD_NAME', message: `env name "${name}" is not valid`, where, hint: 'env names match [A-Za-z_][A-Za-z0-9_]*' };
+        return { code: 'KILN_RECIPE_BAD_NAME', message: `env name "${name}" is not valid`, where, hint: 'env names match [A-Za-z_][A-Za-z0-9_]* (and are not __proto__)' };
       }
       const kind = typeof last === 'string' ? NAMED[last] ?? 'entry' : 'entry';
       return { code: 'KILN_RECIPE_BAD_NAME', message: `${kind} name "${name}" is not valid`, where, hint: NAME_HINT };
@@ -234,7 +235,7 @@ function patternReport(path: DataPath, label: string, value: unknown, parent: Sc
   if (last === 'oci' && !text.includes('@sha256:')) {
     return {
       code: 'KILN_RECIPE_UNPINNED',
-      message: `${label}: image "${text}" is not pinned by digest`,
+      message: `${label} "${text}" is not pinned by digest`,
       where,
       expected: '<name>@sha256:<64 hex>',
       found: text,

@@ -97,7 +97,7 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     run.signal?.throwIfAborted();
     const started = Date.now();
     let container: Dockerode.Container | undefined;
-    let attached: NodeJS.ReadableStream | undefined;
+    let attaching: Promise<NodeJS.ReadableStream | undefined> | undefined;
     let killed: StepRunResult['killed'];
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => kill('aborted');
@@ -119,14 +119,9 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
       let outputDone: Promise<void> = Promise.resolve();
       try {
         // Attach before start so no early output is lost; inputs go in as one tar stream.
-        const [stream] = await Promise.all([
-          run.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : undefined,
-          c.putArchive(run.input(), { path: '/' }),
-        ]);
-        if (stream && run.onOutput) {
-          attached = stream;
-          outputDone = forwardOutput(docker, stream, run.onOutput);
-        }
+        attaching = run.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
+        const [stream] = await Promise.all([attaching, c.putArchive(run.input(), { path: '/' })]);
+        if (stream && run.onOutput) outputDone = forwardOutput(docker, stream, run.onOutput);
         run.signal?.addEventListener('abort', onAbort, { once: true });
         await c.start();
       } catch (err) {
@@ -147,11 +142,8 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
       clearTimeout(timer);
       await drainWithin(outputDone, OUTPUT_DRAIN_MS);
 
-      // Only a failed step pays for an inspect: the memory cgroup's verdict is there.
-      if (exitCode !== 0 && !killed) {
-        const state = await c.inspect().then((i) => i.State).catch(() => undefined);
-        if (state?.OOMKilled) killed = 'oom';
-      }
+      // Only a failed step pays for the question: was it the memory limit?
+      if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
       if (exitCode === 0 && !killed) await collectOutput(c, run, profile.maxOutputBytes);
 
       return {
@@ -163,7 +155,7 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     } finally {
       clearTimeout(timer);
       run.signal?.removeEventListener('abort', onAbort);
-      (attached as Readable | undefined)?.destroy();
+      attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
       // The container is scratch: gone whatever happened, with its anonymous volumes.
       await container?.remove({ force: true, v: true }).catch(() => undefined);
     }
@@ -275,6 +267,36 @@ async function collectOutput(c: Dockerode.Container, run: StepRun, maxBytes: num
     (source as Readable).destroy();
   }
   if (tooLarge) throw tooLarge;
+}
+
+/** How long the engine may take to log an OOM event that it handled after the exit. */
+const OOM_EVENT_GRACE_MS = 150;
+
+/**
+ * Whether the memory limit killed the step. Inspect's OOMKilled misses an OOM that the engine
+ * processes after the exit (a race inside dockerd 20.10, about one run in ten here); the
+ * engine's event log still records it, so a SIGKILL exit not explained by inspect asks there.
+ */
+async function wasOomKilled(docker: Dockerode, c: Dockerode.Container, sinceMs: number): Promise<boolean> {
+  const state = await c.inspect().then((i) => i.State, () => undefined);
+  if (state?.OOMKilled) return true;
+  if (state?.ExitCode !== 137) return false;
+  await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_GRACE_MS));
+  try {
+    // `until` as text with nanoseconds: the typed number form would lose the fraction of a second.
+    const options = { since: Math.floor(sinceMs / 1000) - 1, until: toEventTime(Date.now()), filters: { container: [c.id], event: ['oom'] } };
+    const events = await docker.getEvents(options as unknown as Dockerode.GetEventsOptions);
+    let text = '';
+    for await (const chunk of events as unknown as AsyncIterable<Buffer>) text += chunk.toString();
+    return text.includes('"oom"');
+  } catch {
+    return false;
+  }
+}
+
+/** `seconds.nanoseconds`, the engine's event time format. */
+function toEventTime(ms: number): string {
+  return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
 }
 
 /** Demultiplexes the attach stream (Tty false: 8-byte frame headers) into `onOutput`, in order. */

@@ -244,13 +244,13 @@ net('TCP to every host address and to 127.0.0.1, and DNS, all fail from inside a
   const { dir, cleanup } = await makeTempDir();
   try {
     const targets = hostAddresses();
-    const probes = targets.map((a) => `if wget -q -T 2 -O /dev/null http://${a}:${port}/; then echo "open ${a}"; else echo "closed ${a}"; fi >> $KILN_OUT/probes`).join('\n      ');
+    const script = targets.map((a) => `if wget -q -T 2 -O /dev/null http://${a}:${port}/; then echo "open ${a}"; else echo "closed ${a}"; fi >> $KILN_OUT/probes`).join('\n      ');
     const recipe = await writeRecipe(dir, `
 steps:
   probe:
     image: base
     run: |
-      ${probes}
+      ${script}
       if nslookup example.org >/dev/null 2>&1; then echo "open dns" >> $KILN_OUT/probes; else echo "closed dns" >> $KILN_OUT/probes; fi
       ls /sys/class/net > $KILN_OUT/interfaces
 artifacts: [{ from: probe, path: "*" }]
@@ -318,8 +318,12 @@ artifacts: [{ from: s, path: x }]
 `);
     const events: BuildEvent[] = [];
     const store = await createStore({ root: join(dir, 'store') });
-    const err = await rejectsWithCode<Error>(() => build({ recipe, out: join(dir, 'out'), store, reporter: (e) => events.push(e) }), 'KILN_ARCHIVE_UNSAFE_ENTRY');
-    assert.match(err.message, /escape\.txt/);
+    const err = await rejectsWithCode<Error & { cause?: { code?: string; message: string } }>(
+      () => build({ recipe, out: join(dir, 'out'), store, reporter: (e) => events.push(e) }),
+      'KILN_FETCH_ARCHIVE',
+    );
+    assert.is(err.cause?.code, 'KILN_ARCHIVE_UNSAFE_ENTRY');
+    assert.match(`${err.message} ${err.cause?.message}`, /escape\.txt/);
     assert.not.ok(events.some((e) => e.type === 'step-start'));
     assert.not.ok(await readFile(join(dir, '..', 'escape.txt')).catch(() => undefined));
   } finally {

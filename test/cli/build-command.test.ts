@@ -121,7 +121,7 @@ cli('killing kiln mid-fetch leaves no partial object visible in the store', asyn
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-length': String(total) });
     const push = () => {
-      if (sent >= total) return res.end();
+      if (sent >= total) { res.end(); return; }
       sent += chunk.length;
       res.write(chunk);
       if (sent >= 8 << 20 && kill) { kill(); kill = undefined; }

@@ -78,6 +78,8 @@ parseSandboxProfileSuite('rejects text that is not JSON', () => {
   throwsWithCode(() => parseSandboxProfile('{ "version": 1,', 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
 });
 
+const shippedSync = await shipped();
+
 const weakenings: [string, (p: Record<string, unknown>) => Record<string, unknown>][] = [
   ['a network mode other than none', (p) => ({ ...p, networkMode: 'bridge' })],
   ['a capDrop without ALL', (p) => ({ ...p, capDrop: ['NET_RAW'] })],
@@ -106,7 +108,6 @@ for (const [what, change] of weakenings) {
   });
 }
 
-const shippedSync = await shipped();
 
 loadSandboxProfileSuite.run();
 parseSandboxProfileSuite.run();

@@ -1,0 +1,24 @@
+export { ArchiveError } from './errors.js';
+export type { ArchiveErrorCode, ArchiveErrorOptions } from './errors.js';
+export { createTreeBuilder } from './tree-builder.js';
+export type { FileInfo, SpecialKind, TreeBuilder, TreeBuilderOptions } from './tree-builder.js';
+export { ingestTar } from './ingest-tar.js';
+export { ingestDirectory } from './ingest-directory.js';
+export { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
+export { unpackArchive } from './unpack.js';
+export type { UnpackOptions } from './unpack.js';
+export { packLayers, planPack, writeTreeTar } from './pack.js';
+export type { PackEntry } from './pack.js';
+export { normalizeBlob, normalizeTree } from './normalize.js';
+export { canonicalGzipHeader } from './gzip.js';
+export type { GzipHeaderFix } from './gzip.js';
+export type {
+  ArchiveFormat,
+  IngestedTree,
+  IngestOptions,
+  NormalizedTree,
+  NormalizeOptions,
+  PackLayer,
+  PackLayers,
+  PackOptions,
+} from './types.js';

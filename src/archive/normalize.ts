@@ -1,0 +1,131 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { once } from 'node:events';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { TreeEntry, TreeManifest } from '../store/tree.js';
+import type { PutResult, Store } from '../store/types.js';
+import type { Digest } from '../util/digest.js';
+import { locateBlob, readBlobHead } from './blob-file.js';
+import { ARCHIVE_HEAD_BYTES, isGzip, isTar } from './detect.js';
+import { fixGzipHeader } from './gzip.js';
+import { indexTar, planCanonicalTar, writeCanonicalTar } from './normalize-tar.js';
+import type { NormalizedTree, NormalizeOptions } from './types.js';
+
+/** zlib level of every gzip kiln writes: the most compact, and one fixed choice. */
+const GZIP_LEVEL = 9;
+
+/**
+ * Output-archive normalization (as strip-nondeterminism does): every file of the tree that is
+ * a tar or a gzip, by its magic bytes, is rewritten in canonical form. Only metadata changes,
+ * never content; a file that is no archive, or a corrupt one, stays as it is.
+ */
+export async function normalizeTree(store: Store, manifest: TreeManifest, options: NormalizeOptions): Promise<NormalizedTree> {
+  const entries: TreeEntry[] = [];
+  const rewritten: string[] = [];
+  for (const entry of manifest.entries) {
+    if (entry.type !== 'file') {
+      entries.push(entry);
+      continue;
+    }
+    const result = await normalizeBlob(store, entry.digest, options);
+    if (result !== undefined && result.digest !== entry.digest) {
+      entries.push({ ...entry, digest: result.digest, size: result.size });
+      rewritten.push(entry.path);
+    } else {
+      entries.push(entry);
+    }
+  }
+  const normalized: TreeManifest = { kiln: manifest.kiln, entries };
+  return { manifest: normalized, digest: await store.putTree(normalized), rewritten };
+}
+
+/**
+ * The canonical form of one blob put into the store, or undefined when the blob is not an
+ * archive kiln rewrites (or is corrupt). Store failures propagate: they are not "corrupt input".
+ */
+export async function normalizeBlob(store: Store, digest: Digest, options: NormalizeOptions): Promise<PutResult | undefined> {
+  const head = await readBlobHead(store, digest, ARCHIVE_HEAD_BYTES);
+  if (!isGzip(head) && !isTar(head)) return undefined;
+  const tmp = await mkdtemp(join(tmpdir(), 'kiln-normalize-'));
+  try {
+    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options) : await normalizeTar(store, digest, tmp, options);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function normalizeTar(store: Store, digest: Digest, tmp: string, options: NormalizeOptions): Promise<PutResult | undefined> {
+  // Sorting needs random access: index the members, then copy each one's bytes in order.
+  const { file, spilled } = await locateBlob(store, digest, tmp);
+  const members = await indexTar(spilled ? createReadStream(file) : store.openBlob(digest));
+  if (members === undefined) return undefined;
+  return store.putStream(writeCanonicalTar(file, planCanonicalTar(members, options.sourceDateEpoch)));
+}
+
+async function normalizeGzip(store: Store, digest: Digest, tmp: string, options: NormalizeOptions): Promise<PutResult | undefined> {
+  const inner = join(tmp, 'inner');
+  const innerIsTar = await gunzipIfTar(store.openBlob(digest), inner);
+  if (innerIsTar === 'corrupt') return undefined;
+  const members = innerIsTar ? await indexTar(createReadStream(inner)) : undefined;
+  if (members === undefined) {
+    // Not a tar inside: the compressed bytes stay; only the header's mtime, name and OS go.
+    const source = store.openBlob(digest);
+    const fixed = fixGzipHeader();
+    source.on('error', (err) => fixed.destroy(err));
+    return store.putStream(source.pipe(fixed));
+  }
+  const tarStream = writeCanonicalTar(inner, planCanonicalTar(members, options.sourceDateEpoch));
+  const gzip = createGzip({ level: GZIP_LEVEL });
+  tarStream.on('error', (err) => gzip.destroy(err));
+  const fixed = fixGzipHeader();
+  gzip.on('error', (err) => fixed.destroy(err));
+  return store.putStream(tarStream.pipe(gzip).pipe(fixed));
+}
+
+/**
+ * Decompresses a gzip blob, checking it all. When the content is a tar it is written to
+ * `inner` (the tar needs random access); any other content is only read through.
+ */
+async function gunzipIfTar(source: Readable, inner: string): Promise<boolean | 'corrupt'> {
+  const gunzip = createGunzip();
+  let storeError: unknown;
+  source.on('error', (err) => {
+    storeError = err;
+    gunzip.destroy(err);
+  });
+  source.pipe(gunzip);
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let out: Writable | undefined;
+  try {
+    for await (const chunk of gunzip) {
+      if (head !== undefined) {
+        head = Buffer.concat([head, chunk as Buffer]);
+        if (head.length < ARCHIVE_HEAD_BYTES) continue;
+        if (isTar(head)) {
+          out = createWriteStream(inner, { flags: 'wx' });
+          await write(out, head);
+        }
+        head = undefined;
+        continue;
+      }
+      if (out !== undefined) await write(out, chunk as Buffer);
+    }
+    if (out !== undefined) {
+      out.end();
+      await once(out, 'close');
+    }
+  } catch (err) {
+    out?.destroy();
+    if (storeError !== undefined) throw storeError;
+    if ((err as { code?: unknown }).code?.toString().startsWith('KILN_')) throw err;
+    return 'corrupt';
+  }
+  return out !== undefined;
+}
+
+async function write(target: Writable, chunk: Buffer): Promise<void> {
+  if (!target.write(chunk)) await once(target, 'drain');
+}

@@ -1,0 +1,52 @@
+import { formatLocation, KilnError, type KilnErrorOptions } from '../util/errors.js';
+import type { InputSpec } from '../recipe/types.js';
+
+/**
+ * Codes of the fetch family; every one names the input and where the recipe declares it.
+ * - KILN_FETCH_INTEGRITY: the fetched bytes (or folder) do not match the recipe's SRI.
+ * - KILN_FETCH_BAD_INTEGRITY: the recipe's SRI is unusable (no sha256/384/512 hash).
+ * - KILN_FETCH_HTTP: a status other than 200, a bad redirect, too many redirects.
+ * - KILN_FETCH_NETWORK: connection refused, reset, timed out.
+ * - KILN_FETCH_NOT_FOUND: a `path` input that does not exist.
+ * - KILN_FETCH_APT: `apt-get download` failed or produced no package.
+ * - KILN_FETCH_UNSUPPORTED: a URL scheme other than http(s), a path that is neither a file nor
+ *   a folder, `unpack` on a folder, a malformed package name.
+ * - KILN_FETCH_ARCHIVE: reading the folder or unpacking the archive failed (cause: the ArchiveError).
+ * - KILN_FETCH_IO: a local read or store write failed.
+ * - KILN_FETCH_ABORTED: cancelled through the AbortSignal.
+ */
+export type FetchErrorCode =
+  | 'KILN_FETCH_INTEGRITY'
+  | 'KILN_FETCH_BAD_INTEGRITY'
+  | 'KILN_FETCH_HTTP'
+  | 'KILN_FETCH_NETWORK'
+  | 'KILN_FETCH_NOT_FOUND'
+  | 'KILN_FETCH_APT'
+  | 'KILN_FETCH_UNSUPPORTED'
+  | 'KILN_FETCH_ARCHIVE'
+  | 'KILN_FETCH_IO'
+  | 'KILN_FETCH_ABORTED';
+
+export class FetchError extends KilnError {
+  readonly code: FetchErrorCode;
+  /** The input's name in the recipe. */
+  readonly input: string;
+
+  constructor(code: FetchErrorCode, input: string, message: string, options: KilnErrorOptions = {}) {
+    super(message, options);
+    this.code = code;
+    this.input = input;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), input: this.input };
+  }
+}
+
+/** An error about `spec`: the message starts with the input's name and its place in the recipe. */
+export function inputError(spec: InputSpec, code: FetchErrorCode, reason: string, options: KilnErrorOptions = {}): FetchError {
+  return new FetchError(code, spec.name, `input ${JSON.stringify(spec.name)} (${formatLocation(spec.where)}): ${reason}`, {
+    where: spec.where,
+    ...options,
+  });
+}

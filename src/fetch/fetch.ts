@@ -1,0 +1,174 @@
+import { open, stat } from 'node:fs/promises';
+import PQueue from 'p-queue';
+import { unpackArchive } from '../archive/index.js';
+import type { InputSpec } from '../recipe/types.js';
+import { StoreError, TREE_MANIFEST_PREFIX } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import type { Digest } from '../util/digest.js';
+import { KilnError } from '../util/errors.js';
+import { debPurl, fetchDeb } from './deb.js';
+import { FetchError, inputError } from './errors.js';
+import type { Fetched } from './fetched.js';
+import { assertUsableIntegrity } from './integrity.js';
+import { fetchPath, pathUri, resolveInputPath } from './path.js';
+import type { FetchedInput, FetchOptions, InputMount } from './types.js';
+import { fetchUrl } from './url.js';
+
+/** How many inputs are fetched at once. */
+export const FETCH_CONCURRENCY = 4;
+
+/** Ref namespaces: SRI → the blob (or folder tree) it pins; archive blob → its unpacked tree. */
+const REF_INTEGRITY = 'integrity';
+const REF_UNPACKED = 'unpacked';
+
+/** For provenance `resolvedDependencies`. */
+export function inputUri(spec: InputSpec): string {
+  switch (spec.kind) {
+    case 'path':
+      return pathUri(spec);
+    case 'url':
+      return spec.url;
+    case 'deb':
+      return debPurl(spec.package, spec.version, spec.arch);
+  }
+}
+
+/**
+ * Makes one pinned input available in the store. Cache first: when the store already holds
+ * what the SRI pins (ref `integrity`), nothing is downloaded or read. Otherwise the input's
+ * fetcher streams it into the store, verified against the SRI before anything uses it, and
+ * the ref is recorded. `unpack: true` then extracts the verified archive into a tree (cached
+ * by ref `unpacked`).
+ */
+export async function fetchInput(store: Store, spec: InputSpec, options: FetchOptions): Promise<FetchedInput> {
+  try {
+    assertUsableIntegrity(spec);
+    const hit = await store.getRef(REF_INTEGRITY, spec.integrity);
+    let fetched: Fetched;
+    if (hit) {
+      fetched = await fromCache(store, spec, hit, options);
+    } else {
+      fetched = await fetchByKind(store, spec, options);
+      await store.setRef(REF_INTEGRITY, spec.integrity, fetched.digest);
+    }
+    const mount: InputMount = spec.unpack && fetched.mount.kind === 'file' ? { kind: 'tree', tree: await unpacked(store, spec, fetched.digest) } : fetched.mount;
+    return {
+      name: spec.name,
+      kind: spec.kind,
+      digest: fetched.digest,
+      integrity: spec.integrity,
+      size: fetched.size,
+      uri: inputUri(spec),
+      mount,
+      cached: hit !== undefined,
+    };
+  } catch (err) {
+    throw toFetchError(spec, err, options.signal);
+  }
+}
+
+function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
+  switch (spec.kind) {
+    case 'path':
+      return fetchPath(store, spec, options);
+    case 'url':
+      return fetchUrl(store, spec, options);
+    case 'deb':
+      return fetchDeb(store, spec, options);
+  }
+}
+
+/**
+ * Rebuilds what the fetcher would have returned, from the store alone. A `path` input may
+ * pin a file or a folder: a stat of the path (no read) says which, and gives the exec bit;
+ * if the path is gone, a blob that is a tree manifest is taken as the folder.
+ */
+async function fromCache(store: Store, spec: InputSpec, digest: Digest, options: FetchOptions): Promise<Fetched> {
+  const size = (await stat(store.blobPath(digest))).size;
+  const file = (executable: boolean): Fetched => ({ digest, size, mount: { kind: 'file', digest, size, executable } });
+  if (spec.kind !== 'path') return file(false);
+  const info = await stat(resolveInputPath(spec, options.recipeDir)).catch(() => undefined);
+  if (info?.isDirectory()) return { digest, size, mount: { kind: 'tree', tree: digest } };
+  if (info?.isFile()) return file((info.mode & 0o111) !== 0);
+  return (await startsLikeTree(store, digest)) ? { digest, size, mount: { kind: 'tree', tree: digest } } : file(false);
+}
+
+async function startsLikeTree(store: Store, digest: Digest): Promise<boolean> {
+  const handle = await open(store.blobPath(digest), 'r');
+  try {
+    const head = Buffer.alloc(TREE_MANIFEST_PREFIX.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (bytesRead !== head.length || head.toString() !== TREE_MANIFEST_PREFIX) return false;
+  } finally {
+    await handle.close();
+  }
+  return store.readTree(digest).then(() => true, () => false);
+}
+
+async function unpacked(store: Store, spec: InputSpec, blob: Digest): Promise<Digest> {
+  const hit = await store.getRef(REF_UNPACKED, blob);
+  if (hit) return hit;
+  const { digest } = await unpackArchive(store, blob, { label: spec.name });
+  await store.setRef(REF_UNPACKED, blob, digest);
+  return digest;
+}
+
+/** Every failure leaves as a FetchError naming the input and its place; the original is the cause. */
+function toFetchError(spec: InputSpec, err: unknown, signal?: AbortSignal): FetchError {
+  if (err instanceof FetchError) return err;
+  if (err instanceof StoreError) {
+    switch (err.code) {
+      case 'KILN_STORE_INTEGRITY':
+        return inputError(spec, 'KILN_FETCH_INTEGRITY', 'integrity check failed: the fetched bytes do not match the pinned SRI', {
+          cause: err,
+          expected: err.expected,
+          found: err.found,
+          hint: 'the source changed or was tampered with; if the change is intended, run `kiln lock`',
+        });
+      case 'KILN_STORE_ABORTED':
+        return inputError(spec, 'KILN_FETCH_ABORTED', 'fetch aborted', { cause: err });
+      case 'KILN_STORE_BAD_INTEGRITY':
+        return inputError(spec, 'KILN_FETCH_BAD_INTEGRITY', err.message, { cause: err });
+      default:
+        return inputError(spec, 'KILN_FETCH_IO', err.message, { cause: err });
+    }
+  }
+  if (signal?.aborted) return inputError(spec, 'KILN_FETCH_ABORTED', 'fetch aborted', { cause: err });
+  if (err instanceof KilnError) {
+    // From src/archive: reading the folder or unpacking the archive.
+    return inputError(spec, 'KILN_FETCH_ARCHIVE', err.message, { cause: err, hint: err.hint, expected: err.expected, found: err.found });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return inputError(spec, 'KILN_FETCH_IO', message, { cause: err });
+}
+
+/**
+ * Fetches inputs in parallel (FETCH_CONCURRENCY at once), keyed by name. On the first
+ * failure the others are cancelled; once all have settled, that first error is thrown.
+ */
+export async function fetchInputs(store: Store, specs: InputSpec[], options: FetchOptions): Promise<Record<string, FetchedInput>> {
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const queue = new PQueue({ concurrency: FETCH_CONCURRENCY });
+  let first: { error: unknown } | undefined;
+  const results = await Promise.allSettled(
+    specs.map((spec) =>
+      queue.add(async () => {
+        if (first) throw first.error;
+        try {
+          return await fetchInput(store, spec, { ...options, signal });
+        } catch (error) {
+          if (!first) {
+            first = { error };
+            controller.abort(error);
+          }
+          throw error;
+        }
+      }),
+    ),
+  );
+  if (first) throw first.error;
+  const out: Record<string, FetchedInput> = {};
+  for (const result of results) if (result.status === 'fulfilled') out[result.value.name] = result.value;
+  return out;
+}

@@ -1,0 +1,10 @@
+export { fetchInput, fetchInputs, inputUri, FETCH_CONCURRENCY } from './fetch.js';
+export { FetchError } from './errors.js';
+export type { FetchErrorCode } from './errors.js';
+export { debPurl } from './deb.js';
+export { fetchUrl, DEFAULT_URL_TIMEOUT_MS, MAX_REDIRECTS } from './url.js';
+export type { UrlFetchSettings } from './url.js';
+export { resolveInputPath } from './path.js';
+export type { FetchedInput, FetchOptions, InputMount } from './types.js';
+export { digestPath } from './digest-path.js';
+export type { PathDigest } from './digest-path.js';

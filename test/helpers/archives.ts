@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { crc32, gzipSync } from 'node:zlib';
+import * as tar from 'tar-stream';
+
+/** A tar member for `buildTar`: a tar-stream header plus an optional body. */
+export type TarSpec = Partial<tar.Header> & { name: string; body?: string | Buffer };
+
+/** Builds a tar in memory with tar-stream, exactly as described: hostile entries included. */
+export async function buildTar(members: TarSpec[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const collected = (async () => {
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+  })();
+  for (const { body, ...header } of members) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body === undefined) pack.entry({ mtime: new Date(0), ...header }, done);
+      else pack.entry({ mtime: new Date(0), ...header }, body, done);
+    });
+  }
+  pack.finalize();
+  await collected;
+  return Buffer.concat(chunks);
+}
+
+export function gzip(data: Buffer): Buffer {
+  return gzipSync(data);
+}
+
+/** Compresses with a command-line tool (`xz -c`, `bzip2 -c`, `zstd -c`). */
+export async function compressWith(command: string, data: Buffer): Promise<Buffer> {
+  const child = spawn(command, ['-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.end(data);
+  const code = await closed;
+  if (code !== 0) throw new Error(`${command} -c exited with ${code}`);
+  return Buffer.concat(chunks);
+}
+
+export interface ZipSpec {
+  name: string;
+  body?: string | Buffer;
+  /** A Unix st_mode (with type bits) stored in the external attributes; omitted: a DOS entry. */
+  unixMode?: number;
+}
+
+/** A minimal zip writer (stored entries only, PKWARE APPNOTE §4.3): enough to build hostile zips. */
+export function buildZip(entries: ZipSpec[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name, 'utf8');
+    const data = entry.body === undefined ? Buffer.alloc(0) : Buffer.from(entry.body);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    locals.push(local, name, data);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(entry.unixMode === undefined ? 20 : (3 << 8) | 20, 4); // made by: Unix when a mode is given
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(entry.unixMode === undefined ? 0 : (entry.unixMode << 16) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    centrals.push(central, name);
+    offset += local.length + name.length + data.length;
+  }
+  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}
+
+/** An ar archive (the .deb container): global magic, then 60-byte headers, even-aligned members. */
+export function buildAr(members: Array<{ name: string; body: Buffer | string }>): Buffer {
+  const parts: Buffer[] = [Buffer.from('!<arch>\n')];
+  for (const member of members) {
+    const body = Buffer.from(member.body);
+    const field = (text: string, width: number) => text.padEnd(width, ' ');
+    const header =
+      field(member.name, 16) + field('0', 12) + field('0', 6) + field('0', 6) + field('100644', 8) + field(String(body.length), 10) + '`\n';
+    parts.push(Buffer.from(header, 'latin1'), body);
+    if (body.length % 2 === 1) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** A .deb: debian-binary, a control tar and the payload member `data.tar<ext>`. */
+export async function buildDeb(payload: Buffer, dataName = 'data.tar.gz'): Promise<Buffer> {
+  const control = gzip(await buildTar([{ name: './control', body: 'Package: test\nVersion: 1\n' }]));
+  return buildAr([
+    { name: 'debian-binary', body: '2.0\n' },
+    { name: 'control.tar.gz', body: control },
+    { name: dataName, body: payload },
+  ]);
+}
+
+/** Names in the OS temp folder starting with `prefix`: tests check that spills are removed. */
+export async function tempEntries(prefix: string): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith(prefix)).sort();
+}

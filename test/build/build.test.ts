@@ -33,7 +33,12 @@ async function containersCreated(since: number, until: number): Promise<number> 
   })) as unknown as Readable;
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
-  return text.split('\n').filter((l) => l.trim()).length;
+  // `since` has one-second granularity: filter on the events' own nanosecond times.
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { timeNano: number })
+    .filter((e) => e.timeNano >= since * 1e6 && e.timeNano <= until * 1e6).length;
 }
 
 async function tarMembers(data: Buffer): Promise<Array<{ name: string; mtime: number; uid: number; gid: number; mode: number; uname?: string }>> {
@@ -216,18 +221,21 @@ net.before(async () => {
 });
 net.after(async () => { await new Promise((r) => server.close(r)); });
 
-const hostAddresses = (): string[] => {
+/** 127.0.0.1, every IPv4 address of the host, and the engine's bridge gateway (Node lists no interface without carrier). */
+const hostAddresses = async (): Promise<string[]> => {
   const all = Object.values(networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4').map((i) => i!.address);
-  return [...new Set(['127.0.0.1', ...all])];
+  const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string }> } };
+  const gateways = (bridge.IPAM?.Config ?? []).map((c) => c.Gateway).filter((g): g is string => Boolean(g));
+  return [...new Set(['127.0.0.1', ...all, ...gateways])];
 };
 
 net('a step that downloads something fails, and the build says it tried the network', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const target = hostAddresses().find((a) => a !== '127.0.0.1') ?? '127.0.0.1';
+    const target = (await hostAddresses()).find((a) => a !== '127.0.0.1') ?? '127.0.0.1';
     const recipe = await writeRecipe(dir, `
 steps:
-  fetcher: { image: base, run: "wget -T 3 -O $KILN_OUT/page http://${target}:${port}/" }
+  fetcher: { image: base, run: "timeout 5 wget -O $KILN_OUT/page http://${target}:${port}/" }
 artifacts: [{ from: fetcher, path: page }]
 `);
     const err = await rejectsWithCode<{ step: string; hint?: string; exitCode: number }>(() => freshBuild(dir, recipe), 'KILN_BUILD_STEP_FAILED');
@@ -243,8 +251,8 @@ artifacts: [{ from: fetcher, path: page }]
 net('TCP to every host address and to 127.0.0.1, and DNS, all fail from inside a step', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const targets = hostAddresses();
-    const script = targets.map((a) => `if wget -q -T 2 -O /dev/null http://${a}:${port}/; then echo "open ${a}"; else echo "closed ${a}"; fi >> $KILN_OUT/probes`).join('\n      ');
+    const targets = await hostAddresses();
+    const script = targets.map((a) => `if timeout 3 wget -q -O /dev/null http://${a}:${port}/; then echo "open ${a}"; else echo "closed ${a}"; fi >> $KILN_OUT/probes`).join('\n      ');
     const recipe = await writeRecipe(dir, `
 steps:
   probe:

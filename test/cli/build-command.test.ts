@@ -120,12 +120,17 @@ cli('killing kiln mid-fetch leaves no partial object visible in the store', asyn
   let kill: (() => void) | undefined;
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-length': String(total) });
+    let mine = 0;
+    let closed = false;
+    res.on('close', () => (closed = true));
     const push = () => {
-      if (sent >= total) { res.end(); return; }
-      sent += chunk.length;
+      if (closed) return;
+      if (mine >= total) { res.end(); return; }
+      mine += chunk.length;
+      sent = Math.max(sent, mine);
       res.write(chunk);
-      if (sent >= 8 << 20 && kill) { kill(); kill = undefined; }
-      setTimeout(push, 1);
+      if (mine >= 8 << 20 && kill) { kill(); kill = undefined; }
+      setImmediate(push);
     };
     push();
   });

@@ -84,14 +84,15 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
     for (const [step, s] of state) {
       if (s === 'running') lines.push(`  ${paint(color, '33', '●')} ${step} ${paint(color, '2', seconds(Date.now() - startedAt.get(step)!))}`);
     }
-    const width = err.columns ?? 100;
+    const width = err.columns || 100;
     lines.push(
       paint(color, '1', 'kiln') +
         ` ${counts.done + counts.cached}/${total} · queued ${counts.queued} · running ${counts.running} · cached ${counts.cached} · done ${counts.done}` +
         (counts.failed ? ` · ${paint(color, '31', `failed ${counts.failed}`)}` : '') +
         ` · ${seconds(Date.now() - t0)}`,
     );
-    err.write(lines.map((l) => l.slice(0, width + 20)).join('\n') + '\n');
+    // A wrapped line would break the cursor arithmetic: cut each to the terminal width.
+    err.write(lines.map((l) => fit(l, width - 1)).join('\n') + '\n');
     drawn = lines.length;
   };
   const timer = setInterval(() => { clear(); draw(); }, 100);
@@ -144,6 +145,25 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
       clear();
     },
   });
+}
+
+/** Cuts a line to `width` visible characters, keeping ANSI colour sequences whole. */
+export function fit(line: string, width: number): string {
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] === '\x1b') {
+      const end = line.indexOf('m', i);
+      if (end < 0) break;
+      out += line.slice(i, end + 1);
+      i = end;
+      continue;
+    }
+    if (visible >= width) continue;
+    out += line[i];
+    visible++;
+  }
+  return out;
 }
 
 /** A KilnError as people read it: `file:line:col: message`, then hint / expected / found. */

@@ -117,6 +117,7 @@ cli('killing kiln mid-fetch leaves no partial object visible in the store', asyn
   const chunk = Buffer.alloc(1 << 16, 7);
   const total = 64 << 20;
   let sent = 0;
+  let killing = false;
   let kill: (() => void) | undefined;
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-length': String(total) });
@@ -124,12 +125,13 @@ cli('killing kiln mid-fetch leaves no partial object visible in the store', asyn
     let closed = false;
     res.on('close', () => (closed = true));
     const push = () => {
-      if (closed) return;
+      // once kiln is told to die, stall like a slow server: the download can never complete
+      if (closed || killing) return;
       if (mine >= total) { res.end(); return; }
       mine += chunk.length;
       sent = Math.max(sent, mine);
       res.write(chunk);
-      if (mine >= 8 << 20 && kill) { kill(); kill = undefined; }
+      if (mine >= 8 << 20 && kill) { killing = true; kill(); kill = undefined; return; }
       setImmediate(push);
     };
     push();
@@ -154,6 +156,7 @@ artifacts: [{ from: s, path: size }]
     const report = await store.verify();
     assert.equal(report.corrupt, []);
     sent = 0;
+    killing = false;
     const again = await kiln(['build', dir, '--out', join(dir, 'out')], { env });
     assert.is(again.code, 0, again.stderr);
     assert.is((await readFile(join(dir, 'out', 'size'), 'utf8')).trim(), String(total));

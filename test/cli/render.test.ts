@@ -1,0 +1,35 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPlainReporter, fit, formatError } from '../../src/cli/render.js';
+import { BuildError } from '../../src/build/index.js';
+import { sha256Digest } from '../../src/util/digest.js';
+
+const render = suite('render');
+
+render('fit cuts to visible width and keeps colour sequences whole', () => {
+  assert.is(fit('\x1b[1mkiln\x1b[0m 123456', 6), '\x1b[1mkiln\x1b[0m 1');
+  assert.is(fit('short', 80), 'short');
+});
+
+render('plain reporter: one line per event, logs prefixed by the step name', () => {
+  const lines: string[] = [];
+  const r = createPlainReporter({ write: (t) => lines.push(t) });
+  r({ type: 'step-start', step: 'compile', actionKey: sha256Digest('k') });
+  r({ type: 'log', step: 'compile', stream: 'stdout', line: 'cc -O2 hello.c' });
+  r({ type: 'step-cached', step: 'package', actionKey: sha256Digest('p') });
+  assert.equal(lines, ['kiln: step compile: running\n', 'compile | cc -O2 hello.c\n', 'kiln: step package: cached\n']);
+});
+
+render('formatError names file:line:col, the code, the log tail and the hint', () => {
+  const err = new BuildError('KILN_BUILD_STEP_FAILED', 'step "x" failed: exit code 1', {
+    where: { file: 'kiln.yaml', line: 7, column: 3 },
+    logTail: ['wget: bad address'],
+    hint: 'no network',
+  });
+  const text = formatError(err);
+  assert.match(text, /kiln\.yaml:7:3: step "x" failed: exit code 1 \[KILN_BUILD_STEP_FAILED\]/);
+  assert.match(text, /wget: bad address/);
+  assert.match(text, /hint: no network/);
+});
+
+render.run();

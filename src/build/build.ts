@@ -1,5 +1,4 @@
 import PQueue from 'p-queue';
-import { ingestTar, normalizeTree, packLayers, unpackArchive, writeTreeTar } from '../archive/index.js';
 import type { PackLayer } from '../archive/index.js';
 import { fetchInputs } from '../fetch/index.js';
 import type { FetchedInput } from '../fetch/index.js';
@@ -20,6 +19,9 @@ import type { BuildSummary, StepSummary } from './summary.js';
 import { BUILD_SUMMARY_FORMAT, writeBuildSummary } from './summary.js';
 
 export const PLATFORM = 'linux/amd64';
+
+/** Loaded on first use: a build served from the cache never packs or unpacks anything. */
+const archive = () => import('../archive/index.js');
 
 export interface BuildOptions {
   /** A recipe file, a folder holding `kiln.yaml`, or an already parsed recipe. */
@@ -93,11 +95,11 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const rootfsTree = (inputName: string): Promise<Digest> => {
     let tree = rootfsTrees.get(inputName);
     if (!tree) {
-      const input = fetched[inputName]!;
+      const mount = fetched[inputName]!.mount;
       tree =
-        input.mount.kind === 'tree'
-          ? Promise.resolve(input.mount.tree)
-          : unpackArchive(store, input.mount.digest, { label: inputName, links: 'any' }).then(
+        mount.kind === 'tree'
+          ? Promise.resolve(mount.tree)
+          : archive().then((a) => a.unpackArchive(store, mount.digest, { label: inputName, links: 'any' })).then(
               (t) => t.digest,
               (err: unknown) => {
                 throw new BuildError('KILN_BUILD_BAD_ROOTFS', `input "${inputName}" is not a root filesystem archive kiln can unpack`, {
@@ -165,6 +167,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     }
 
     const engine = await getEngine();
+    const { ingestTar, normalizeTree, packLayers } = await archive();
     const engineImage = await ensureImage(engine, spec.image, image);
     const { uid, gid } = parseUser(spec.user, step.name, spec.where);
     const layers: PackLayer[] = [
@@ -244,7 +247,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     if (!ref) {
       ref =
         image.kind === 'tree'
-          ? store.readTree(image.tree).then((manifest) =>
+          ? Promise.all([store.readTree(image.tree), archive()]).then(([manifest, { writeTreeTar }]) =>
               engine.ensureTreeImage(image.tree, () => writeTreeTar(store, manifest, { mtime })),
             )
           : engine.ensureOciImage(image.ref);

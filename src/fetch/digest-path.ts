@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ingestDirectory } from '../archive/index.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import type { Digest } from '../util/digest.js';
@@ -33,6 +32,7 @@ export async function digestPath(store: Store, path: string): Promise<PathDigest
     const put = await store.putFile(abs);
     result = { path: abs, kind: 'file', digest: put.digest, size: put.size, integrity: put.integrity };
   } else if (info.isDirectory()) {
+    const { ingestDirectory } = await import('../archive/index.js');
     const { manifest, digest } = await ingestDirectory(store, abs, { label: path, links: 'contained' });
     const bytes = Buffer.from(canonicalJSON(manifest));
     const integrity = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;

@@ -1,6 +1,5 @@
 import { open, stat } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import { unpackArchive } from '../archive/index.js';
 import type { InputSpec } from '../recipe/types.js';
 import { StoreError, TREE_MANIFEST_PREFIX } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -108,6 +107,8 @@ async function startsLikeTree(store: Store, digest: Digest): Promise<boolean> {
 async function unpacked(store: Store, spec: InputSpec, blob: Digest): Promise<Digest> {
   const hit = await store.getRef(REF_UNPACKED, blob);
   if (hit) return hit;
+  // Loaded on first use: inputs found in the store by integrity need no archive code.
+  const { unpackArchive } = await import('../archive/index.js');
   const { digest } = await unpackArchive(store, blob, { label: spec.name });
   await store.setRef(REF_UNPACKED, blob, digest);
   return digest;

@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { ingestDirectory } from '../archive/index.js';
 import type { PathInputSpec } from '../recipe/types.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
@@ -43,6 +42,7 @@ export async function fetchPath(store: Store, spec: PathInputSpec, options: Fetc
   }
   if (info.isDirectory()) {
     if (spec.unpack) throw inputError(spec, 'KILN_FETCH_UNSUPPORTED', `${spec.path} is a folder: unpack applies to archive files only`);
+    const { ingestDirectory } = await import('../archive/index.js');
     const { manifest, digest } = await ingestDirectory(store, path, { label: spec.name, links: 'contained' });
     const bytes = Buffer.from(canonicalJSON(manifest));
     checkSRI(spec, bytes);

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { SourceLocation } from '../util/errors.js';
 import { RecipeError, type RecipeErrorCode } from './errors.js';
 import type { DataPath, Locator } from './yaml.js';
@@ -25,10 +27,28 @@ function validator(): ValidateFunction {
     }
   }
   if (text === undefined) throw new Error('kiln installation is broken: schemas/recipe.schema.json not found');
+  compiled = precompiled(text);
+  if (compiled) return compiled;
   // allErrors: we choose the most useful error ourselves; verbose: gives `data` and `parentSchema`.
+  // Loaded only here: the build-time validator makes ajv itself unnecessary on the usual path.
+  const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
   compiled = ajv.compile(JSON.parse(text) as object);
   return compiled;
+}
+
+/**
+ * The validator that `scripts/compile-schemas.mjs` generated at build time, if it was made from
+ * exactly this schema text; undefined otherwise (then we compile at run time).
+ */
+function precompiled(schemaText: string): ValidateFunction | undefined {
+  try {
+    const generated = createRequire(import.meta.url)('./recipe-validator.generated.cjs') as ValidateFunction & { schemaSha256?: string };
+    const sha = createHash('sha256').update(schemaText).digest('hex');
+    return generated.schemaSha256 === sha ? generated : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Report {

@@ -136,14 +136,37 @@ export function putFileIn(root: string, file: string, options: PutOptions = {}):
   });
 }
 
+/**
+ * Streams arrive in small chunks (64 KiB from a socket or a file stream): they are gathered
+ * into 1 MiB batches, because hashing is twice as fast on large chunks; a batch is written
+ * while the next one fills.
+ */
 export function putStreamIn(root: string, source: Readable, options: PutOptions = {}): Promise<PutResult> {
   if (options.signal) addAbortSignal(options.signal, source);
   return writeBlob(root, options, async (out, hash, progress) => {
-    for await (const chunk of source) {
-      const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    let writing: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
       hash.update(bytes);
-      await writeAll(out, bytes);
+      await writing;
+      writing = writeAll(out, bytes);
       progress(bytes.length);
+    };
+    try {
+      for await (const chunk of source) {
+        const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+        batch.push(bytes);
+        batched += bytes.length;
+        if (batched >= HASH_CHUNK_BYTES) await flush();
+      }
+      if (batched > 0) await flush();
+      await writing;
+    } finally {
+      await Promise.allSettled([writing]);
     }
   });
 }

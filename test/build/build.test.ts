@@ -212,6 +212,33 @@ artifacts: [{ from: s, path: "*" }]
   }
 });
 
+steps('independent steps run in parallel up to --jobs, and one at a time with --jobs 1', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const recipe = await writeRecipe(dir, `
+steps:
+  left: { image: base, run: "sleep 1; echo l > $KILN_OUT/l" }
+  right: { image: base, run: "sleep 1; echo r > $KILN_OUT/r" }
+  join: { image: base, needs: [left, right], run: "cat /kiln/steps/left/l /kiln/steps/right/r > $KILN_OUT/lr" }
+artifacts: [{ from: join, path: lr }]
+`);
+    const overlapping = async (jobs: number): Promise<boolean> => {
+      const events: BuildEvent[] = [];
+      const store = await createStore({ root: join(dir, `store-${jobs}`) });
+      await build({ recipe, out: join(dir, 'out'), store, jobs, reporter: (e) => events.push(e) });
+      const order = events.filter((e) => e.type === 'step-start' || e.type === 'step-done').map((e) => `${e.type}:${(e as { step: string }).step}`);
+      assert.is(order[order.length - 1], 'step-done:join');
+      // with overlap, both side steps start before either is done
+      return order.indexOf('step-start:left') < order.indexOf('step-done:right') && order.indexOf('step-start:right') < order.indexOf('step-done:left');
+    };
+    assert.ok(await overlapping(2), 'ran together with --jobs 2');
+    assert.not.ok(await overlapping(1), 'ran one at a time with --jobs 1');
+    assert.is(await readFile(join(dir, 'out', 'lr'), 'utf8'), 'l\nr\n');
+  } finally {
+    await cleanup();
+  }
+});
+
 const net = suite('build: no network in a step');
 let server: Server;
 let port = 0;

@@ -11,6 +11,8 @@ import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
+import { kilnVersion } from '../util/package.js';
+import { relative } from 'node:path';
 import { exportArtifacts } from './artifacts.js';
 import { BuildError } from './errors.js';
 import type { BuildReporter } from './events.js';
@@ -40,6 +42,12 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Per-step time limit (not part of the action key). */
   stepTimeoutMs?: number;
+  /**
+   * Provenance, SBOM and their signatures, written beside the artifacts. Signed with
+   * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`); unsigned statements otherwise.
+   * `false`: write none (rebuild and check write their own).
+   */
+  attest?: false | { signKey?: string; builderId?: string; overrides?: Record<string, unknown> };
 }
 
 /** The recipe → inputs → steps → artifacts path; returns what `build.json` holds. */
@@ -47,6 +55,12 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const startedOn = new Date();
   const report: BuildReporter = options.reporter ?? (() => {});
   const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
+  if (options.attest !== false) {
+    // A bad signing key is bad input: refuse it before any work, not after the build.
+    const { readSigner, resolveSignKey } = await import('../attest/index.js');
+    const keyFile = resolveSignKey(options.attest?.signKey);
+    if (keyFile !== undefined) await readSigner(keyFile);
+  }
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
   const plan = planBuild(recipe, profile.profile);
@@ -302,6 +316,16 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       fetchMs,
     },
   };
+  if (options.attest !== false) {
+    const { attestBuild } = await import('../attest/index.js');
+    const attested = await attestBuild(out, summary, recipe, {
+      signKey: options.attest?.signKey,
+      builderId: options.attest?.builderId,
+      overrides: options.attest?.overrides,
+      kilnVersion: kilnVersion(),
+    });
+    summary.attestations = { files: attested.files.map((f) => relative(out, f) || f), signed: attested.signed, ...(attested.keyid && { keyid: attested.keyid }) };
+  }
   await writeBuildSummary(out, summary);
   return summary;
 }

@@ -39,6 +39,8 @@ export interface BuildSummary {
   inputs: Record<string, { kind: string; uri: string; digest: Digest; integrity: string; size: number; cached: boolean }>;
   images: Record<string, { kind: string; tree?: Digest; ref?: string }>;
   timings: { startedOn: string; finishedOn: string; durationMs: number; fetchMs: number };
+  /** Provenance / SBOM files written beside the artifacts (relative to --out), and whether signed. */
+  attestations?: { files: string[]; signed: boolean; keyid?: string };
 }
 
 export async function writeBuildSummary(out: string, summary: BuildSummary): Promise<void> {

@@ -5,7 +5,8 @@ import { createPlainReporter, createTerminalReporter, formatError, type Output }
 export const USAGE = `kiln — hermetic, reproducible builds
 
 usage:
-  kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--json]
+  kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
+  kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
   kiln digest <path>                      the integrity that pins a file or folder
   kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
   kiln version
@@ -36,6 +37,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cacheCommand(rest, io);
       case 'digest':
         return await digestCommand(rest, io);
+      case 'keygen': {
+        const { runKeygenCommand } = await import('../attest/index.js');
+        return await runKeygenCommand(rest, io);
+      }
       case 'version':
       case '--version':
         io.stdout.write(`${await version()}\n`);
@@ -71,6 +76,8 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
     'no-cache': { type: 'boolean' },
     jobs: { type: 'string', short: 'j' },
     json: { type: 'boolean' },
+    'sign-key': { type: 'string' },
+    'builder-id': { type: 'string' },
   });
   if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
@@ -79,7 +86,14 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
   const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
   const out = values.out ?? 'out';
   try {
-    const summary = await build({ recipe: positionals[0] ?? '.', out, noCache: values['no-cache'], jobs, reporter });
+    const summary = await build({
+      recipe: positionals[0] ?? '.',
+      out,
+      noCache: values['no-cache'],
+      jobs,
+      reporter,
+      attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
+    });
     reporter.finish();
     if (values.json) {
       io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -88,6 +102,11 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
       const cached = steps.filter((s) => s.cached).length;
       io.stdout.write(`built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`);
       for (const a of summary.artifacts) io.stdout.write(`  ${a.name}  sha256:${a.digests.sha256}  ${a.size} bytes\n`);
+      const att = summary.attestations;
+      if (att) {
+        io.stdout.write(`  provenance + SBOM: ${att.files.join(', ')}\n`);
+        if (!att.signed) io.stdout.write('  (unsigned: pass --sign-key FILE or set KILN_SIGN_KEY to sign; `kiln keygen` makes a key)\n');
+      }
       io.stdout.write(`  → ${out}/ (build.json)\n`);
     }
     return 0;

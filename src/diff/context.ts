@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { emptySummary, toDifference } from './classify.js';
+import type { DiffOptions, DiffSummary, Difference, RawDifference } from './types.js';
+
+export interface ResolvedDiffOptions {
+  maxDifferences: number;
+  textCap: number;
+  maxTextLines: number;
+  maxBinaryRegions: number;
+  tempDir: string;
+}
+
+export function resolveDiffOptions(options: DiffOptions = {}): ResolvedDiffOptions {
+  return {
+    maxDifferences: options.maxDifferences ?? 10_000,
+    textCap: options.textCap ?? 1 << 20,
+    maxTextLines: options.maxTextLines ?? 400,
+    maxBinaryRegions: options.maxBinaryRegions ?? 8,
+    tempDir: options.tempDir ?? tmpdir(),
+  };
+}
+
+/** The state of one comparison: the differences found so far, and a temp folder for spills. */
+export interface DiffContext {
+  readonly options: ResolvedDiffOptions;
+  readonly differences: Difference[];
+  readonly summary: DiffSummary;
+  /** Every difference found, kept or omitted. */
+  readonly found: number;
+  readonly omitted: number;
+  add(d: RawDifference): void;
+  /** A fresh file name in this comparison's temp folder (created on first use). */
+  tempPath(name: string): Promise<string>;
+  /** Removes the temp folder and everything in it. */
+  cleanup(): Promise<void>;
+}
+
+export function createDiffContext(options: DiffOptions = {}): DiffContext {
+  const resolved = resolveDiffOptions(options);
+  const differences: Difference[] = [];
+  const summary = emptySummary();
+  let found = 0;
+  let dir: Promise<string> | undefined;
+  let counter = 0;
+  return {
+    options: resolved,
+    differences,
+    summary,
+    get found() {
+      return found;
+    },
+    get omitted() {
+      return found - differences.length;
+    },
+    add(raw) {
+      const d = toDifference(raw);
+      found++;
+      summary[d.class]++;
+      // Past the cap only the counts grow: a million differing members must not fill memory.
+      if (differences.length < resolved.maxDifferences) differences.push(d);
+    },
+    async tempPath(name) {
+      dir ??= mkdtemp(join(resolved.tempDir, 'kiln-diff-'));
+      return join(await dir, `${counter++}-${name}`);
+    },
+    async cleanup() {
+      if (dir === undefined) return;
+      const d = await dir.catch(() => undefined);
+      if (d !== undefined) await rm(d, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,28 @@
+export { diffPaths } from './compare.js';
+export { classify, summarize } from './classify.js';
+export { DiffError } from './errors.js';
+export type { DiffErrorCode } from './errors.js';
+export { unifiedDiff } from './text.js';
+export type { UnifiedDiffOptions } from './text.js';
+export { detectFormat } from './detect.js';
+export type { ContentFormat } from './detect.js';
+export { parseGzipHeader } from './gzip.js';
+export type { GzipHeader } from './gzip.js';
+export { formatText, toHtml, toJSON } from './render.js';
+export type { TextRenderOptions, DiffReportJSON } from './render.js';
+export { runDiffCommand } from './command.js';
+export { DIFF_CLASSES } from './types.js';
+export type {
+  BinaryRegion,
+  DiffClass,
+  DiffOptions,
+  DiffReport,
+  DiffSummary,
+  Difference,
+  DifferenceDetail,
+  DifferenceKind,
+  EntryType,
+  MetaValue,
+  RawDifference,
+  TextHunk,
+} from './types.js';

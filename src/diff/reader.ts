@@ -1,0 +1,182 @@
+import type { Hash } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { DiffError } from './errors.js';
+
+/**
+ * A pull-based byte reader. The comparison drives two of them in lock-step (one per side),
+ * asking for bytes when it needs them, so memory holds a chunk or two per side whatever the
+ * size of the data; Node streams push, which makes lock-step comparison awkward.
+ * One consumer at a time: a second `next()` while one is pending is a bug, and throws.
+ */
+export class Reader {
+  /** Bytes given back with `unshift`, read again first (a stack: the last pushed is the next read). */
+  private readonly pending: Buffer[] = [];
+  private ended = false;
+  private busy = false;
+
+  constructor(
+    private readonly source: () => Promise<Buffer | null>,
+    private readonly closer?: () => Promise<unknown>,
+  ) {}
+
+  static fromStream(stream: Readable | AsyncIterable<Buffer>): Reader {
+    const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    return new Reader(
+      async () => {
+        const r = await it.next();
+        return r.done ? null : (r.value as Buffer);
+      },
+      async () => it.return?.(),
+    );
+  }
+
+  static fromBuffer(buffer: Buffer): Reader {
+    let given = false;
+    return new Reader(async () => {
+      if (given) return null;
+      given = true;
+      return buffer;
+    });
+  }
+
+  /** The next bytes, at most `max` of them (the rest stays for the next read); null at the end. */
+  async next(max = Number.POSITIVE_INFINITY): Promise<Buffer | null> {
+    let chunk = this.pending.pop();
+    if (chunk === undefined) {
+      if (this.ended) return null;
+      if (this.busy) throw new Error('Reader.next called while a read is pending');
+      this.busy = true;
+      try {
+        do chunk = (await this.source()) ?? undefined;
+        while (chunk !== undefined && chunk.length === 0);
+      } finally {
+        this.busy = false;
+      }
+      if (chunk === undefined) {
+        this.ended = true;
+        return null;
+      }
+    }
+    if (chunk.length > max) {
+      this.pending.push(chunk.subarray(max));
+      chunk = chunk.subarray(0, max);
+    }
+    return chunk;
+  }
+
+  unshift(chunk: Buffer): void {
+    if (chunk.length > 0) this.pending.push(chunk);
+  }
+
+  /** Up to `n` bytes: fewer only at the end. */
+  async read(n: number): Promise<Buffer> {
+    const first = await this.next(n);
+    if (first === null) return Buffer.alloc(0);
+    if (first.length === n) return first;
+    const parts = [first];
+    let got = first.length;
+    while (got < n) {
+      const c = await this.next(n - got);
+      if (c === null) break;
+      parts.push(c);
+      got += c.length;
+    }
+    return Buffer.concat(parts, got);
+  }
+
+  /** Up to `n` bytes from the front, left in place. */
+  async peek(n: number): Promise<Buffer> {
+    const head = await this.read(n);
+    this.unshift(head);
+    return head;
+  }
+
+  /** Skips up to `n` bytes; returns how many were skipped. */
+  async skip(n: number): Promise<number> {
+    let left = n;
+    while (left > 0) {
+      const c = await this.next(left);
+      if (c === null) break;
+      left -= c.length;
+    }
+    return n - left;
+  }
+
+  /**
+   * Releases what backs the reader (a file descriptor, a stream) when it was not read to its
+   * end; a no-op for readers over a part of another. Never while a read is pending.
+   */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.pending.length = 0;
+    await this.closer?.();
+  }
+
+  /** Reads to the end, dropping the bytes; returns their count. */
+  async drain(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const c = await this.next();
+      if (c === null) return n;
+      n += c.length;
+    }
+  }
+}
+
+/** A reader of the next `size` bytes of `parent`; `left()` says how many it has not handed out. */
+export function boundedReader(parent: Reader, size: number, what: string): { reader: Reader; left: () => number } {
+  let left = size;
+  const reader = new Reader(async () => {
+    if (left === 0) return null;
+    const c = await parent.next(left);
+    if (c === null) throw new DiffError('KILN_DIFF_CORRUPT', `${what}: truncated (${left} of ${size} bytes missing)`);
+    left -= c.length;
+    return c;
+  });
+  return { reader, left: () => left };
+}
+
+/** A reader that feeds every byte it pulls from `inner` to `hash`, exactly once. */
+export function hashingReader(inner: Reader, hash: Hash): Reader {
+  return new Reader(async () => {
+    const c = await inner.next();
+    if (c !== null) hash.update(c);
+    return c;
+  });
+}
+
+/**
+ * Writes the reader's bytes into `sink` with backpressure, ending it at the end. Stops without
+ * error when the sink is destroyed (the consumer gave up); an error of the reader destroys the
+ * sink with it. Await the returned promise before reading `reader` again: no two consumers.
+ */
+export async function pump(reader: Reader, sink: Writable): Promise<void> {
+  try {
+    for (;;) {
+      if (sink.destroyed || sink.writableEnded) return;
+      const c = await reader.next();
+      if (sink.destroyed) return;
+      if (c === null) {
+        sink.end();
+        return;
+      }
+      if (!sink.write(c)) await writable(sink);
+    }
+  } catch (err) {
+    sink.destroy(err as Error);
+  }
+}
+
+function writable(sink: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      sink.off('error', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+    sink.on('error', done);
+  });
+}

@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import type { CliIO } from '../cli/main.js';
+import { readTrustedKey, type TrustedKey } from '../attest/index.js';
+import { formatLocation, isKilnError, UsageError } from '../util/errors.js';
+import { hashArtifact, type HashedArtifact } from './artifact.js';
+import { readAttestationFile, type Attestation } from './attestation.js';
+import { VerifyError } from './errors.js';
+import { formatInspection, inspectAttestation } from './inspect.js';
+import { assertKeylessOptions, readTrustedRoot, type KeylessOptions, type TrustMaterial } from './keyless.js';
+import { readPolicy, type Policy } from './policy.js';
+import { verifyProvenance, type VerifyReport } from './verify.js';
+
+export const VERIFY_USAGE = `usage: kiln verify <artifact…> --provenance <file> [--key <pub.pem>…] [--builder-id ID] [--policy FILE]
+                   [--trusted-root FILE --certificate-identity ID | --certificate-identity-regexp RE
+                    --certificate-oidc-issuer URL] [--json]
+  exit 0 verified · 1 verification failed · 2 bad input or usage
+`;
+
+export const INSPECT_USAGE = `usage: kiln inspect <envelope|bundle> [--key <pub.pem>…] [--trusted-root FILE] [--json]
+`;
+
+/** `kiln verify`: loads everything, hashes the artifacts once, runs verifyProvenance, renders. */
+export async function runVerifyCommand(args: string[], io: CliIO): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const { values, positionals } = parse(args, {
+      provenance: { type: 'string' },
+      key: { type: 'string', multiple: true },
+      'builder-id': { type: 'string' },
+      policy: { type: 'string' },
+      'trusted-root': { type: 'string' },
+      'certificate-identity': { type: 'string' },
+      'certificate-identity-regexp': { type: 'string' },
+      'certificate-oidc-issuer': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (positionals.length === 0) throw new UsageError('kiln verify needs at least one artifact', { hint: VERIFY_USAGE.trimEnd() });
+    if (values.provenance === undefined) throw new UsageError('kiln verify needs --provenance <file>', { hint: VERIFY_USAGE.trimEnd() });
+
+    // Everything that can be bad input is loaded and checked before hashing: a usage error
+    // should not wait for a gigabyte to be read.
+    const attestation = await readAttestationFile(values.provenance);
+    const keys = await readKeys(values.key ?? []);
+    const keylessOptions: KeylessOptions = {
+      ...(values['certificate-identity'] !== undefined && { certificateIdentity: values['certificate-identity'] }),
+      ...(values['certificate-identity-regexp'] !== undefined && { certificateIdentityRegexp: values['certificate-identity-regexp'] }),
+      ...(values['certificate-oidc-issuer'] !== undefined && { certificateOidcIssuer: values['certificate-oidc-issuer'] }),
+    };
+    const keyless = await keylessTrust(attestation, keys, keylessOptions, values['trusted-root']);
+    const policy: Policy | undefined = values.policy === undefined ? undefined : await readPolicy(values.policy);
+
+    const artifacts: HashedArtifact[] = [];
+    for (const path of positionals) artifacts.push(await hashArtifact(path));
+
+    const report = verifyProvenance({
+      artifacts,
+      attestation,
+      keys,
+      ...(values['builder-id'] !== undefined && { builderId: values['builder-id'] }),
+      ...(policy && { policy }),
+      ...(keyless && { keyless }),
+    });
+    io.stdout.write(values.json ? JSON.stringify(reportToJSON(report, attestation, artifacts), null, 2) + '\n' : formatReport(report, attestation, artifacts));
+    return report.passed ? 0 : 1;
+  } catch (err) {
+    return fail(err, io, json);
+  }
+}
+
+/** `kiln inspect`: a readable summary of an envelope, a .intoto.jsonl or a Sigstore bundle. */
+export async function runInspectCommand(args: string[], io: CliIO): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const { values, positionals } = parse(args, {
+      key: { type: 'string', multiple: true },
+      'trusted-root': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new UsageError('kiln inspect takes one attestation file', { hint: INSPECT_USAGE.trimEnd() });
+    const attestation = await readAttestationFile(positionals[0]!);
+    const keys = await readKeys(values.key ?? []);
+    const trustMaterial = values['trusted-root'] === undefined ? undefined : await readTrustedRoot(values['trusted-root']);
+    const inspection = inspectAttestation(attestation, { keys, ...(trustMaterial && { trustMaterial }) });
+    io.stdout.write(values.json ? JSON.stringify({ kiln: 'inspect/v1', ...inspection }, null, 2) + '\n' : formatInspection(inspection));
+    return 0;
+  } catch (err) {
+    return fail(err, io, json);
+  }
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function readKeys(files: string[]): Promise<TrustedKey[]> {
+  const keys: TrustedKey[] = [];
+  for (const file of files) keys.push(await readTrustedKey(file));
+  return keys;
+}
+
+/** The trust a keyless bundle needs, checked up front; undefined for keyed attestations. */
+async function keylessTrust(
+  attestation: Attestation,
+  keys: TrustedKey[],
+  options: KeylessOptions,
+  trustedRoot: string | undefined,
+): Promise<(KeylessOptions & { trustMaterial: TrustMaterial }) | undefined> {
+  const identityGiven = Object.keys(options).length > 0;
+  if (attestation.kind === 'sigstore' && attestation.keyless) {
+    if (trustedRoot === undefined) {
+      throw new VerifyError('KILN_VERIFY_NO_TRUST', `${attestation.file} is a keyless Sigstore bundle: give the Sigstore trusted root with --trusted-root`, {
+        hint: 'trusted_root.json, e.g. from `sigstore` TUF metadata; kiln never fetches it',
+      });
+    }
+    assertKeylessOptions(options);
+    return { ...options, trustMaterial: await readTrustedRoot(trustedRoot) };
+  }
+  if (identityGiven || trustedRoot !== undefined) {
+    throw new UsageError(`${attestation.file} is signed with a key: --trusted-root and --certificate-* apply to keyless Sigstore bundles only`);
+  }
+  if (keys.length === 0) {
+    throw new VerifyError('KILN_VERIFY_NO_TRUST', `${attestation.file} is signed with keys: give the trusted public key(s) with --key`, {
+      hint: 'kiln keygen writes <name>.pub beside the private key',
+    });
+  }
+  return undefined;
+}
+
+function reportToJSON(report: VerifyReport, attestation: Attestation, artifacts: HashedArtifact[]) {
+  return {
+    kiln: 'verify/v1',
+    passed: report.passed,
+    attestation: { file: attestation.file, kind: attestation.kind, ...(report.line !== undefined && { line: report.line }) },
+    artifacts: artifacts.map((a) => ({ name: a.name, path: a.path, size: a.size, digests: a.digests })),
+    ...(report.signer && { signer: report.signer }),
+    checks: report.checks,
+  };
+}
+
+/** One line per check, ✓/✗, name and reason; the verdict last. */
+export function formatReport(report: VerifyReport, attestation: Attestation, artifacts: HashedArtifact[]): string {
+  const width = Math.max(...report.checks.map((c) => c.name.length));
+  const lines = report.checks.map((c) => `${c.passed ? '✓' : '✗'} ${c.name.padEnd(width)}  ${c.reason}`);
+  const source = `${attestation.file}${report.line !== undefined && attestation.kind === 'dsse' && attestation.envelopes.length > 1 ? `:${report.line}` : ''}`;
+  const failed = report.checks.filter((c) => !c.passed);
+  lines.push(
+    report.passed
+      ? `PASSED: ${artifacts.map((a) => a.name).join(', ')} verified against ${source}`
+      : `FAILED: ${failed.map((c) => c.name).join(', ')} (${source})`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+function fail(err: unknown, io: CliIO, json: boolean): number {
+  if (!isKilnError(err)) throw err;
+  if (json) io.stdout.write(JSON.stringify({ kiln: 'error/v1', error: err.toJSON() }, null, 2) + '\n');
+  let text = `kiln: ${err.where ? `${formatLocation(err.where)}: ` : ''}${err.message}`;
+  if (err.hint) text += `\n  hint: ${err.hint.replaceAll('\n', '\n  ')}`;
+  io.stderr.write(text + '\n');
+  return err.exitCode;
+}

@@ -1,0 +1,163 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runInspectCommand, runVerifyCommand } from '../../src/verify/index.js';
+import { makeTempDir } from '../helpers/index.js';
+import { artifactOf, BUILDER_ID, jsonl, makeKey, makeProvenance, NPM, npmFixture, sign } from './provenance-helpers.js';
+
+/** A CliIO that records what was written. */
+function fakeIO() {
+  const out = { stdout: '', stderr: '' };
+  return { io: { stdout: { write: (t: string) => void (out.stdout += t) }, stderr: { write: (t: string) => void (out.stderr += t) } }, out };
+}
+
+const release = makeKey('release');
+const mallory = makeKey('mallory');
+const CONTENT = 'hello, release\n';
+
+/** A temp dir with hello.tar, its provenance signed by `release`, release.pub and mallory.pub. */
+async function workspace(): Promise<{ dir: string; cleanup: () => Promise<void>; path: (name: string) => string }> {
+  const { dir, cleanup } = await makeTempDir('kiln-verify-cli-');
+  const path = (name: string) => join(dir, name);
+  await writeFile(path('hello.tar'), CONTENT);
+  await writeFile(path('other.tar'), 'something else');
+  await writeFile(path('hello.intoto.jsonl'), jsonl(sign(makeProvenance([artifactOf('hello.tar', CONTENT)]), [release.signer])));
+  await writeFile(path('release.pub'), release.signer.publicKeyPem);
+  await writeFile(path('mallory.pub'), mallory.signer.publicKeyPem);
+  return { dir, cleanup, path };
+}
+
+const runVerifyCommandSuite = suite('runVerifyCommand');
+
+runVerifyCommandSuite('exit 0 and one ✓ line per check for a good artifact', async () => {
+  const w = await workspace();
+  try {
+    const { io, out } = fakeIO();
+    const code = await runVerifyCommand([w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub'), '--builder-id', BUILDER_ID], io);
+    assert.is(code, 0, out.stderr + out.stdout);
+    assert.match(out.stdout, /^✓ signature /m);
+    assert.match(out.stdout, /^✓ subject:hello\.tar /m);
+    assert.match(out.stdout, /^PASSED/m);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('exit 1 naming the failed check for the wrong artifact, and for an untrusted key', async () => {
+  const w = await workspace();
+  try {
+    const a = fakeIO();
+    assert.is(await runVerifyCommand([w.path('other.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub')], a.io), 1);
+    assert.match(a.out.stdout, /^✗ subject:other\.tar /m);
+    assert.match(a.out.stdout, /^FAILED: subject:other\.tar/m);
+    const b = fakeIO();
+    assert.is(await runVerifyCommand([w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('mallory.pub')], b.io), 1);
+    assert.match(b.out.stdout, /^✗ signature /m);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('--json gives the verdict, the artifacts and every check', async () => {
+  const w = await workspace();
+  try {
+    const { io, out } = fakeIO();
+    const code = await runVerifyCommand([w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub'), '--builder-id', 'https://other', '--json'], io);
+    assert.is(code, 1);
+    const report = JSON.parse(out.stdout) as { kiln: string; passed: boolean; artifacts: Array<{ name: string }>; checks: Array<{ name: string; passed: boolean }> };
+    assert.is(report.kiln, 'verify/v1');
+    assert.is(report.passed, false);
+    assert.equal(report.artifacts.map((a) => a.name), ['hello.tar']);
+    assert.equal(report.checks.filter((c) => !c.passed).map((c) => c.name), ['builder-id']);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('a policy with a failing rule is exit 1 and names the rule', async () => {
+  const w = await workspace();
+  try {
+    await writeFile(w.path('policy.yaml'), 'kiln: 1\nrules:\n  - name: needs-two-subjects\n    expr: size(subject) == 2\n');
+    const { io, out } = fakeIO();
+    assert.is(await runVerifyCommand([w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub'), '--policy', w.path('policy.yaml')], io), 1);
+    assert.match(out.stdout, /^✗ policy:needs-two-subjects /m);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('a malformed policy is exit 2 with file:line', async () => {
+  const w = await workspace();
+  try {
+    await writeFile(w.path('policy.yaml'), 'kiln: 1\nrules:\n  - name: ok\n    expr: "true"\n  - name: broken\n    expr: subject[0 ==\n');
+    const { io, out } = fakeIO();
+    assert.is(await runVerifyCommand([w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub'), '--policy', w.path('policy.yaml')], io), 2);
+    assert.ok(out.stderr.includes(`${w.path('policy.yaml')}:6:`), out.stderr);
+    assert.is(out.stdout, '');
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('usage errors are exit 2: no artifact, no --provenance, no --key, unknown flag', async () => {
+  const w = await workspace();
+  try {
+    const cases = [
+      ['--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub')],
+      [w.path('hello.tar'), '--key', w.path('release.pub')],
+      [w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl')],
+      [w.path('hello.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub'), '--frobnicate'],
+      [w.path('missing.tar'), '--provenance', w.path('hello.intoto.jsonl'), '--key', w.path('release.pub')],
+    ];
+    for (const args of cases) {
+      const { io, out } = fakeIO();
+      assert.is(await runVerifyCommand(args, io), 2, args.join(' '));
+      assert.ok(out.stderr.length > 0);
+    }
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite('the npm tarball verifies keylessly; a wrong identity fails; no identity is exit 2', async () => {
+  const base = [npmFixture(NPM.tarball), '--provenance', npmFixture(NPM.bundle), '--trusted-root', npmFixture(NPM.trustedRoot)];
+  const good = fakeIO();
+  assert.is(await runVerifyCommand([...base, '--certificate-identity', NPM.identity, '--certificate-oidc-issuer', NPM.issuer], good.io), 0, good.out.stdout + good.out.stderr);
+  const wrong = fakeIO();
+  assert.is(await runVerifyCommand([...base, '--certificate-identity-regexp', '^https://github\\.com/evil/', '--certificate-oidc-issuer', NPM.issuer], wrong.io), 1);
+  assert.match(wrong.out.stdout, /^✗ certificate-identity /m);
+  const missing = fakeIO();
+  assert.is(await runVerifyCommand([...base, '--certificate-oidc-issuer', NPM.issuer, '--json'], missing.io), 2);
+  assert.is((JSON.parse(missing.out.stdout) as { error: { code: string } }).error.code, 'KILN_VERIFY_IDENTITY_REQUIRED');
+});
+
+const runInspectCommandSuite = suite('runInspectCommand');
+
+runInspectCommandSuite('prints a summary, or JSON, and exit 0', async () => {
+  const w = await workspace();
+  try {
+    const text = fakeIO();
+    assert.is(await runInspectCommand([w.path('hello.intoto.jsonl'), '--key', w.path('release.pub')], text.io), 0);
+    assert.ok(text.out.stdout.includes(BUILDER_ID) && text.out.stdout.includes(`verified by ${w.path('release.pub')}`), text.out.stdout);
+    const json = fakeIO();
+    assert.is(await runInspectCommand([npmFixture(NPM.bundle), '--json'], json.io), 0);
+    assert.is((JSON.parse(json.out.stdout) as { envelopes: Array<{ certificate: { identity: string } }> }).envelopes[0]?.certificate.identity, NPM.identity);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runInspectCommandSuite('exit 2 for a file that is not an attestation', async () => {
+  const w = await workspace();
+  try {
+    const { io, out } = fakeIO();
+    assert.is(await runInspectCommand([w.path('hello.tar')], io), 2);
+    assert.ok(out.stderr.includes(w.path('hello.tar')), out.stderr);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+runVerifyCommandSuite.run();
+runInspectCommandSuite.run();

@@ -7,6 +7,10 @@ export const USAGE = `kiln — hermetic, reproducible builds
 usage:
   kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
+  kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
+              [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
+               --certificate-oidc-issuer URL] [--json]
+  kiln inspect <envelope|bundle> [--key PUB…] [--json]
   kiln digest <path>                      the integrity that pins a file or folder
   kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
   kiln version
@@ -37,6 +41,14 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cacheCommand(rest, io);
       case 'digest':
         return await digestCommand(rest, io);
+      case 'verify': {
+        const { runVerifyCommand } = await import('../verify/index.js');
+        return await runVerifyCommand(rest, io);
+      }
+      case 'inspect': {
+        const { runInspectCommand } = await import('../verify/index.js');
+        return await runInspectCommand(rest, io);
+      }
       case 'keygen': {
         const { runKeygenCommand } = await import('../attest/index.js');
         return await runKeygenCommand(rest, io);

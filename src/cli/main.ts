@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isKilnError, UsageError } from '../util/errors.js';
 import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
 
@@ -7,6 +7,9 @@ export const USAGE = `kiln — hermetic, reproducible builds
 usage:
   kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
+  kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
+              [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
+  kiln diff <a> <b> [--json] [--html FILE]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
               [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
                --certificate-oidc-issuer URL] [--json]
@@ -41,6 +44,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await cacheCommand(rest, io);
       case 'digest':
         return await digestCommand(rest, io);
+      case 'rebuild':
+        return await rebuildCommand(rest, io);
+      case 'diff': {
+        const { runDiffCommand } = await import('../diff/index.js');
+        return await runDiffCommand(rest, io);
+      }
       case 'verify': {
         const { runVerifyCommand } = await import('../verify/index.js');
         return await runVerifyCommand(rest, io);
@@ -74,7 +83,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
   }
 }
 
-function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: T) {
+function parse<const T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -122,6 +131,61 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
       io.stdout.write(`  → ${out}/ (build.json)\n`);
     }
     return 0;
+  } finally {
+    reporter.finish();
+  }
+}
+
+async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parse(args, {
+    key: { type: 'string', multiple: true },
+    input: { type: 'string', multiple: true },
+    original: { type: 'string', multiple: true },
+    'sign-key': { type: 'string' },
+    'rebuilder-id': { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    'use-cache': { type: 'boolean' },
+    jobs: { type: 'string', short: 'j' },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError('kiln rebuild takes one provenance file');
+  const inputs: Record<string, string> = {};
+  for (const pair of values.input ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--input takes NAME=PATH, got "${pair}"`);
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
+  const { rebuild } = await import('../rebuild/index.js');
+  const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
+  try {
+    const result = await rebuild({
+      provenance: positionals[0]!,
+      keys: values.key,
+      inputs,
+      original: values.original,
+      signKey: values['sign-key'],
+      rebuilderId: values['rebuilder-id'],
+      out: values.out ?? 'rebuild',
+      useCache: values['use-cache'],
+      jobs,
+      reporter,
+    });
+    reporter.finish();
+    if (values.json) {
+      io.stdout.write(JSON.stringify({ verdict: result.verdict, comparison: result.comparison, files: result.files }, null, 2) + '\n');
+    } else {
+      const c = result.comparison;
+      for (const a of c.artifacts) {
+        io.stdout.write(`${a.reproduced ? '✓' : '✗'} ${a.name}  ${a.reproduced ? 'identical' : `expected sha256:${a.expected.sha256 ?? '?'}, rebuilt sha256:${a.actual?.sha256 ?? '(missing)'}`}\n`);
+      }
+      if (c.firstDivergentStep) io.stdout.write(`  the builds part at step "${c.firstDivergentStep.step}" (the first step whose output differs)\n`);
+      if (result.diff) io.stdout.write(`\n${result.diff.text}\n`);
+      io.stdout.write(`${result.verdict}: ${result.verdict === 'PASSED' ? 'rebuilt bit for bit' : 'not reproduced'}\n`);
+      for (const f of result.files) io.stdout.write(`  ${f}\n`);
+    }
+    return result.verdict === 'PASSED' ? 0 : 1;
   } finally {
     reporter.finish();
   }

@@ -37,7 +37,7 @@ export function decode(compression: 'gzip' | 'xz' | 'bzip2' | 'zstd', raw: Reade
   const pumped = pump(raw, input);
   tool.stream.on('error', () => {});
   return {
-    reader: Reader.fromStream(tool.stream),
+    reader: Reader.fromStream(tool.stream, { eager: true }),
     async finish(complete) {
       try {
         if (complete) await tool.done;

@@ -19,11 +19,23 @@ export class Reader {
     private readonly closer?: () => Promise<unknown>,
   ) {}
 
-  static fromStream(stream: Readable | AsyncIterable<Buffer>): Reader {
+  /**
+   * `eager`: start reading at once. A child process's stdout needs it: Node's iterator attaches
+   * its listeners only on the first `next()`, and a child that exits before that has its
+   * unread output resumed into nothing (child_process flushStdio).
+   */
+  static fromStream(stream: Readable | AsyncIterable<Buffer>, options: { eager?: boolean } = {}): Reader {
     const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    let first: Promise<IteratorResult<Buffer>> | undefined;
+    if (options.eager) {
+      first = it.next();
+      first.catch(() => {});
+    }
     return new Reader(
       async () => {
-        const r = await it.next();
+        const pending = first ?? it.next();
+        first = undefined;
+        const r = await pending;
         return r.done ? null : (r.value as Buffer);
       },
       async () => it.return?.(),

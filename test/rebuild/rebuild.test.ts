@@ -118,13 +118,14 @@ refused('an embedded recipe that does not match its digest', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
     const o = await original(dir, 'hello');
+    const storeR = await createStore({ root: join(dir, 'store-r') });
     const bad = join(dir, 'bad.intoto.jsonl');
     await tamper(o.provenance, bad, (s) => {
       s.predicate.buildDefinition.externalParameters.recipe.content += '\n# smuggled\n';
     });
     const events: BuildEvent[] = [];
     await rejectsWithCode(
-      () => rebuild({ provenance: bad, keys: [PUB], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: await createStore({ root: join(dir, 'store-r') }), reporter: (e) => events.push(e) }),
+      () => rebuild({ provenance: bad, keys: [PUB], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: storeR, reporter: (e) => events.push(e) }),
       'KILN_ATTEST_RECIPE_MISMATCH',
     );
     assert.is(events.length, 0);
@@ -137,6 +138,7 @@ refused('a resolved dependency whose digest contradicts the recipe', async () =>
   const { dir, cleanup } = await makeTempDir();
   try {
     const o = await original(dir, 'hello');
+    const storeR = await createStore({ root: join(dir, 'store-r') });
     const bad = join(dir, 'bad.intoto.jsonl');
     await tamper(o.provenance, bad, (s) => {
       const dep = s.predicate.buildDefinition.resolvedDependencies.find((d: any) => d.name === 'input:busybox');
@@ -144,7 +146,7 @@ refused('a resolved dependency whose digest contradicts the recipe', async () =>
     });
     const events: BuildEvent[] = [];
     await rejectsWithCode(
-      () => rebuild({ provenance: bad, keys: [PUB], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: await createStore({ root: join(dir, 'store-r') }), reporter: (e) => events.push(e) }),
+      () => rebuild({ provenance: bad, keys: [PUB], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: storeR, reporter: (e) => events.push(e) }),
       'KILN_REBUILD_DEPENDENCY_MISMATCH',
     );
     assert.is(events.length, 0);
@@ -157,13 +159,14 @@ refused('dependency bytes that do not match: a different local source folder', a
   const { dir, cleanup } = await makeTempDir();
   try {
     const o = await original(dir, 'hello');
+    const storeR = await createStore({ root: join(dir, 'store-r') });
     const src = join(dir, 'src');
     await mkdir(src);
     await cp(join(root, 'examples', 'hello', 'src'), src, { recursive: true });
     await writeFile(join(src, 'hello.sh'), '#!/bin/sh\necho pwned\n');
     const events: BuildEvent[] = [];
     await rejectsWithCode(
-      () => rebuild({ provenance: o.provenance, keys: [PUB], inputs: { src }, out: join(dir, 'r'), store: await createStore({ root: join(dir, 'store-r') }), reporter: (e) => events.push(e) }),
+      () => rebuild({ provenance: o.provenance, keys: [PUB], inputs: { src }, out: join(dir, 'r'), store: storeR, reporter: (e) => events.push(e) }),
       'KILN_FETCH_INTEGRITY',
     );
     assert.not.ok(events.some((e) => e.type === 'step-start'));
@@ -176,10 +179,11 @@ refused('a provenance not signed by a given key', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
     const o = await original(dir, 'hello');
+    const storeR = await createStore({ root: join(dir, 'store-r') });
     const { writeKeyPair } = await import('../../src/attest/index.js');
     const other = await writeKeyPair(join(dir, 'other'));
     await rejectsWithCode(
-      () => rebuild({ provenance: o.provenance, keys: [other.publicKeyFile], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: await createStore({ root: join(dir, 'store-r') }) }),
+      () => rebuild({ provenance: o.provenance, keys: [other.publicKeyFile], inputs: { src: join(root, 'examples', 'hello', 'src') }, out: join(dir, 'r'), store: storeR }),
       'KILN_REBUILD_UNTRUSTED',
     );
   } finally {

@@ -61,18 +61,16 @@ async function compareStreams(ctx: DiffContext, path: string[], a: Reader, b: Re
     ca = ca.subarray(n);
     cb = cb.subarray(n);
   }
-  // One side ended: what is left of the other is its surplus.
+  // One side ended: what is left of the other is its surplus. The excerpt is taken before
+  // draining: a reader may reuse the buffer of a chunk it handed out.
+  const surplus = { offset, a: (ca ?? Buffer.alloc(0)).toString('hex', 0, EXCERPT_BYTES), b: (cb ?? Buffer.alloc(0)).toString('hex', 0, EXCERPT_BYTES) };
   const restA = ca === null ? 0 : ca.length + (await a.drain());
   const restB = cb === null ? 0 : cb.length + (await b.drain());
   const aSize = offset + restA;
   const bSize = offset + restB;
   if (regions.length === 0 && aSize === bSize) return;
   if (!sizeKnown && aSize !== bSize) ctx.add({ path, kind: 'size', detail: { a: aSize, b: bSize } });
-  if (aSize !== bSize && !truncated && regions.length < max) {
-    const tail = (ca ?? Buffer.alloc(0)).subarray(0, EXCERPT_BYTES);
-    const tailB = (cb ?? Buffer.alloc(0)).subarray(0, EXCERPT_BYTES);
-    regions.push({ offset, a: tail.toString('hex'), b: tailB.toString('hex') });
-  }
+  if (aSize !== bSize && !truncated && regions.length < max) regions.push(surplus);
   ctx.add({ path, kind: 'binary', detail: { regions, truncated, aSize, bSize } });
 }
 

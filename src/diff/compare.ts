@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { once } from 'node:events';
+import type { Stats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { KilnError } from '../util/errors.js';
 import { arEntries } from './ar.js';
 import { compareLeaf, sameBytes } from './bytes.js';
@@ -252,16 +251,16 @@ async function compareZips(ctx: DiffContext, path: string[], a: Source, ra: Read
 
 async function spill(ctx: DiffContext, reader: Reader, name: string): Promise<{ path: string; offset: number; size: number }> {
   const path = await ctx.tempPath(name);
-  const out = createWriteStream(path, { flags: 'wx' });
+  const out = await open(path, 'wx');
   let size = 0;
   try {
+    // Each write is awaited before the next read: the reader may reuse its buffers.
     for (let c = await reader.next(); c !== null; c = await reader.next()) {
+      await out.write(c);
       size += c.length;
-      if (!out.write(c)) await once(out, 'drain');
     }
   } finally {
-    out.end();
-    await once(out, 'close');
+    await out.close();
   }
   return { path, offset: 0, size };
 }

@@ -34,7 +34,7 @@ export function decode(compression: 'gzip' | 'xz' | 'bzip2' | 'zstd', raw: Reade
   }
   const input = new PassThrough();
   const tool = decompress(compression, input, label);
-  const pumped = pump(raw, input);
+  const pumped = pump(raw, input, { copy: true });
   tool.stream.on('error', () => {});
   return {
     reader: Reader.fromStream(tool.stream, { eager: true }),

@@ -1,12 +1,16 @@
 import { createReadStream, type Stats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerEntry, EntryMeta, Source } from './entries.js';
+import { DiffError } from './errors.js';
 import { Reader } from './reader.js';
 import type { EntryType } from './types.js';
 
-/** Read size for files: 1 MiB chunks, the speed of memcmp and hashing (64 KiB halves it). */
+/** Read size for streams that are not files (pipes). */
 const CHUNK = 1 << 20;
+/** Buffers a file reader cycles through, and their size: 1 MiB per open file, allocated once. */
+const POOL = 4;
+const POOL_CHUNK = 256 * 1024;
 
 /**
  * Every entry under `root` (not `root` itself), depth first with names sorted: relative
@@ -55,8 +59,45 @@ export function fileSource(path: string, size: number, offset = 0, digest?: stri
     reopenable: true,
     file: { path, offset, size },
     ...(digest !== undefined && { digest }),
-    open: () => (size === 0 ? Reader.fromBuffer(Buffer.alloc(0)) : Reader.fromStream(createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: CHUNK }))),
+    open: () => (size === 0 ? Reader.fromBuffer(Buffer.alloc(0)) : fileReader(path, offset, size)),
   };
+}
+
+/**
+ * Reads a byte range of a file into a small ring of buffers allocated once. Fresh buffers per
+ * read (what fs streams do) leave tens of MiB of dead memory between two garbage collections
+ * of a long comparison; a ring keeps the reader's memory at POOL × POOL_CHUNK.
+ * Contract: a chunk stays valid until POOL - 1 further reads of the same reader. Every
+ * consumer in kiln diff is done with a chunk before its next read, or copies it (pump).
+ */
+function fileReader(path: string, offset: number, size: number): Reader {
+  let handle: FileHandle | undefined;
+  let position = offset;
+  const end = offset + size;
+  const ring: Buffer[] = [];
+  let turn = 0;
+  const release = async () => {
+    const h = handle;
+    handle = undefined;
+    await h?.close();
+  };
+  return new Reader(async () => {
+    if (position >= end) {
+      await release();
+      return null;
+    }
+    handle ??= await open(path, 'r');
+    const slot = turn++ % POOL;
+    ring[slot] ??= Buffer.allocUnsafe(POOL_CHUNK);
+    const want = Math.min(POOL_CHUNK, end - position);
+    const { bytesRead } = await handle.read(ring[slot]!, 0, want, position);
+    if (bytesRead === 0) {
+      await release();
+      throw new DiffError('KILN_DIFF_UNREADABLE', `${path}: the file shrank while being read`);
+    }
+    position += bytesRead;
+    return ring[slot]!.subarray(0, bytesRead);
+  }, release);
 }
 
 /** A file that cannot be re-read or sized beforehand (a pipe, `<(command)`). */

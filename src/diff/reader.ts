@@ -158,11 +158,14 @@ export function hashingReader(inner: Reader, hash: Hash): Reader {
 }
 
 /**
- * Writes the reader's bytes into `sink` with backpressure, ending it at the end. Stops without
- * error when the sink is destroyed (the consumer gave up); an error of the reader destroys the
- * sink with it. Await the returned promise before reading `reader` again: no two consumers.
+ * Writes the reader's bytes into `sink`, one chunk at a time, each awaited until the sink has
+ * taken it (its write callback: for zlib, the input is consumed), so that a reader may reuse
+ * its buffers; `copy` for sinks that keep chunks queued after that (a pipe to a child process).
+ * Ends the sink at the end. Stops without error when the sink is destroyed (the consumer gave
+ * up); an error of the reader destroys the sink with it. Await the returned promise before
+ * reading `reader` again: no two consumers.
  */
-export async function pump(reader: Reader, sink: Writable): Promise<void> {
+export async function pump(reader: Reader, sink: Writable, options: { copy?: boolean } = {}): Promise<void> {
   try {
     for (;;) {
       if (sink.destroyed || sink.writableEnded) return;
@@ -172,23 +175,21 @@ export async function pump(reader: Reader, sink: Writable): Promise<void> {
         sink.end();
         return;
       }
-      if (!sink.write(c)) await writable(sink);
+      await written(sink, options.copy ? Buffer.from(c) : c);
     }
   } catch (err) {
     sink.destroy(err as Error);
   }
 }
 
-function writable(sink: Writable): Promise<void> {
+/** Resolves once `sink` has taken `chunk`, or is gone (its error reaches the reader's consumer). */
+function written(sink: Writable, chunk: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      sink.off('drain', done);
       sink.off('close', done);
-      sink.off('error', done);
       resolve();
     };
-    sink.on('drain', done);
     sink.on('close', done);
-    sink.on('error', done);
+    sink.write(chunk, done);
   });
 }

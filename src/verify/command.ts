@@ -8,11 +8,13 @@ import { VerifyError } from './errors.js';
 import { formatInspection, inspectAttestation } from './inspect.js';
 import { assertKeylessOptions, readTrustedRoot, type KeylessOptions, type TrustMaterial } from './keyless.js';
 import { readPolicy, type Policy } from './policy.js';
+import { verifyRebuilds } from './rebuilds.js';
 import { verifyProvenance, type VerifyReport } from './verify.js';
 
 export const VERIFY_USAGE = `usage: kiln verify <artifact…> --provenance <file> [--key <pub.pem>…] [--builder-id ID] [--policy FILE]
                    [--trusted-root FILE --certificate-identity ID | --certificate-identity-regexp RE
-                    --certificate-oidc-issuer URL] [--json]
+                    --certificate-oidc-issuer URL]
+                   [--rebuilds <vsa…> --rebuilder-key <pub>… [--min-rebuilds K]] [--json]
   exit 0 verified · 1 verification failed · 2 bad input or usage
 `;
 
@@ -32,6 +34,9 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
       'certificate-identity': { type: 'string' },
       'certificate-identity-regexp': { type: 'string' },
       'certificate-oidc-issuer': { type: 'string' },
+      rebuilds: { type: 'string', multiple: true },
+      'rebuilder-key': { type: 'string', multiple: true },
+      'min-rebuilds': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (positionals.length === 0) throw new UsageError('kiln verify needs at least one artifact', { hint: VERIFY_USAGE.trimEnd() });
@@ -49,6 +54,16 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
     const keyless = await keylessTrust(attestation, keys, keylessOptions, values['trusted-root']);
     const policy: Policy | undefined = values.policy === undefined ? undefined : await readPolicy(values.policy);
 
+    const minRebuilds = values['min-rebuilds'] === undefined ? undefined : Number(values['min-rebuilds']);
+    if (minRebuilds !== undefined && (!Number.isInteger(minRebuilds) || minRebuilds < 1)) throw new UsageError(`--min-rebuilds must be a positive integer, got "${values['min-rebuilds']}"`);
+    const required = minRebuilds ?? policy?.rebuilds?.minimum ?? (values.rebuilds?.length ? 1 : undefined);
+    const vsas: Attestation[] = [];
+    for (const file of values.rebuilds ?? []) vsas.push(await readAttestationFile(file));
+    const rebuilderKeys = await readKeys(values['rebuilder-key'] ?? []);
+    if (required !== undefined && rebuilderKeys.length === 0) {
+      throw new UsageError('rebuild verdicts are required: give the rebuilders\' public keys with --rebuilder-key', { hint: VERIFY_USAGE.trimEnd() });
+    }
+
     const artifacts: HashedArtifact[] = [];
     for (const path of positionals) artifacts.push(await hashArtifact(path));
 
@@ -60,6 +75,11 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
       ...(policy && { policy }),
       ...(keyless && { keyless }),
     });
+    if (required !== undefined) {
+      const checks = verifyRebuilds({ artifacts, vsas, rebuilderKeys, minimum: required, ...(policy?.rebuilds?.rebuilders && { rebuilders: policy.rebuilds.rebuilders }) });
+      report.checks.push(...checks);
+      report.passed = report.passed && checks.every((c) => c.name !== 'rebuilds' || c.passed);
+    }
     io.stdout.write(values.json ? JSON.stringify(reportToJSON(report, attestation, artifacts), null, 2) + '\n' : formatReport(report, attestation, artifacts));
     return report.passed ? 0 : 1;
   } catch (err) {

@@ -19,3 +19,5 @@ export type { VerifyCheck, VerifyInput, VerifyReport, VerifySigner } from './ver
 export { formatInspection, inspectAttestation } from './inspect.js';
 export type { InspectedEnvelope, Inspection, InspectOptions, SignatureStatus } from './inspect.js';
 export { INSPECT_USAGE, VERIFY_USAGE, formatReport, runInspectCommand, runVerifyCommand } from './command.js';
+export { verifyRebuilds } from './rebuilds.js';
+export type { RebuildsInput } from './rebuilds.js';

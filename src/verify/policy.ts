@@ -23,6 +23,8 @@ export interface Policy {
   file: string;
   description?: string;
   rules: PolicyRule[];
+  /** Rebuild verdicts required (see verifyRebuilds). */
+  rebuilds?: { minimum: number; rebuilders?: string[] };
 }
 
 /** The variables a rule sees. Plain JSON data; nothing a rule can call reaches the outside. */
@@ -82,7 +84,7 @@ export function parsePolicy(text: string, file: string): Policy {
     const error = pickError(validate.errors ?? []);
     throw new VerifyError('KILN_VERIFY_BAD_POLICY', describe(error), { where: locateError(error, locate) });
   }
-  const raw = data as { kiln: 1; description?: string; rules: Array<{ name: string; description?: string; expr: string }> };
+  const raw = data as { kiln: 1; description?: string; rules: Array<{ name: string; description?: string; expr: string }>; rebuilds?: Policy['rebuilds'] };
 
   const seen = new Set<string>();
   const env = celEnvironment();
@@ -109,7 +111,7 @@ export function parsePolicy(text: string, file: string): Policy {
     }
     return { name: rule.name, ...(rule.description !== undefined && { description: rule.description }), expr: rule.expr, where, program };
   });
-  return { kiln: 1, file, ...(raw.description !== undefined && { description: raw.description }), rules };
+  return { kiln: 1, file, ...(raw.description !== undefined && { description: raw.description }), rules, ...(raw.rebuilds && { rebuilds: raw.rebuilds }) };
 }
 
 /**

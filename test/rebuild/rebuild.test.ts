@@ -74,6 +74,15 @@ passed('build the example, rebuild from its provenance in a fresh store: PASSED,
     assert.equal(vsa.subject[0].digest, artifact.digests);
     const provenanceSha = sha256Digest(await readFile(o.provenance)).slice(7);
     assert.is(vsa.predicate.inputAttestations[0].digest.sha256, provenanceSha);
+    // an auditor's k-of-n policy counts this verdict
+    const { hashArtifact, readAttestationFile, verifyRebuilds } = await import('../../src/verify/index.js');
+    const checks = verifyRebuilds({
+      artifacts: [await hashArtifact(join(o.out, artifact.name))],
+      vsas: [await readAttestationFile(vsaFile)],
+      rebuilderKeys: [await readTrustedKey(PUB)],
+      minimum: 1,
+    });
+    assert.is(checks.find((c) => c.name === 'rebuilds')?.passed, true);
     // the rebuilt bytes are the original bytes
     assert.ok((await readFile(join(dir, 'rebuilt', artifact.name))).equals(await readFile(join(o.out, artifact.name))));
   } finally {

@@ -18,9 +18,13 @@ export async function compareLeaf(ctx: DiffContext, path: string[], a: Reader, b
   const cap = ctx.options.textCap;
   const sizeKnown = sizes.a !== undefined && sizes.b !== undefined;
   if ((sizes.a ?? 0) <= cap && (sizes.b ?? 0) <= cap) {
-    const ba = await a.read(cap + 1);
-    const bb = await b.read(cap + 1);
+    // Known sizes: one byte more than the larger proves the end; unknown: the cap and one.
+    const need = sizeKnown ? Math.max(sizes.a!, sizes.b!) + 1 : cap + 1;
+    const [sa, sb] = ctx.scratch(need);
+    const ba = sa.subarray(0, await a.fill(sa.subarray(0, need)));
+    const bb = sb.subarray(0, await b.fill(sb.subarray(0, need)));
     if (ba.length <= cap && bb.length <= cap) return compareBuffers(ctx, path, ba, bb, sizeKnown);
+    // Over the cap: stream from here; the scratch bytes are read first, before any other leaf.
     a.unshift(ba);
     b.unshift(bb);
   }

@@ -33,6 +33,12 @@ export interface DiffContext {
   add(d: RawDifference): void;
   /** A fresh file name in this comparison's temp folder (created on first use). */
   tempPath(name: string): Promise<string>;
+  /**
+   * Two buffers of at least `bytes` (at most textCap + 1), kept for the whole comparison and
+   * grown on demand: leaves are read into them (one leaf at a time), not into fresh memory
+   * per member.
+   */
+  scratch(bytes: number): [Buffer, Buffer];
   /** Removes the temp folder and everything in it. */
   cleanup(): Promise<void>;
 }
@@ -44,6 +50,7 @@ export function createDiffContext(options: DiffOptions = {}): DiffContext {
   let found = 0;
   let dir: Promise<string> | undefined;
   let counter = 0;
+  let scratch: [Buffer, Buffer] | undefined;
   return {
     options: resolved,
     differences,
@@ -64,6 +71,15 @@ export function createDiffContext(options: DiffOptions = {}): DiffContext {
     async tempPath(name) {
       dir ??= mkdtemp(join(resolved.tempDir, 'kiln-diff-'));
       return join(await dir, `${counter++}-${name}`);
+    },
+    scratch(bytes) {
+      const want = Math.min(bytes, resolved.textCap + 1);
+      if (scratch === undefined || scratch[0].length < want) {
+        // Doubling: a few allocations over a run, whatever the member sizes.
+        const size = Math.min(resolved.textCap + 1, Math.max(want, 2 * (scratch?.[0].length ?? 32 * 1024)));
+        scratch = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+      }
+      return scratch;
     },
     async cleanup() {
       if (dir === undefined) return;

@@ -88,8 +88,9 @@ function fileReader(path: string, offset: number, size: number): Reader {
     }
     handle ??= await open(path, 'r');
     const slot = turn++ % POOL;
-    ring[slot] ??= Buffer.allocUnsafe(POOL_CHUNK);
     const want = Math.min(POOL_CHUNK, end - position);
+    // A small file gets a small buffer: a folder of many small files must not cost 256 KiB each.
+    if (ring[slot] === undefined || ring[slot]!.length < want) ring[slot] = Buffer.allocUnsafe(want);
     const { bytesRead } = await handle.read(ring[slot]!, 0, want, position);
     if (bytesRead === 0) {
       await release();

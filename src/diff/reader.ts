@@ -80,20 +80,29 @@ export class Reader {
     if (chunk.length > 0) this.pending.push(chunk);
   }
 
-  /** Up to `n` bytes: fewer only at the end. */
+  /**
+   * Up to `n` bytes: fewer only at the end. Within one chunk, a view of it (valid as long as
+   * the chunk: see `fileReader`); across chunks, a copy.
+   */
   async read(n: number): Promise<Buffer> {
     const first = await this.next(n);
     if (first === null) return Buffer.alloc(0);
     if (first.length === n) return first;
-    const parts = [first];
-    let got = first.length;
-    while (got < n) {
-      const c = await this.next(n - got);
+    const target = Buffer.allocUnsafe(n);
+    first.copy(target);
+    return target.subarray(0, first.length + (await this.fill(target, first.length)));
+  }
+
+  /** Copies up to `target.length - from` bytes into `target` from `from`; returns how many (fewer only at the end). */
+  async fill(target: Buffer, from = 0): Promise<number> {
+    let got = 0;
+    while (from + got < target.length) {
+      const c = await this.next(target.length - from - got);
       if (c === null) break;
-      parts.push(c);
+      c.copy(target, from + got);
       got += c.length;
     }
-    return Buffer.concat(parts, got);
+    return got;
   }
 
   /** Up to `n` bytes from the front, left in place. */

@@ -2,7 +2,8 @@
 # Prepares a Debian host for kiln and its tests (idempotent; needs root or sudo):
 #  - Debian packages: docker.io (the engine, only when dockerd is missing), xz-utils and
 #    bzip2 (archive inputs), busybox-static (sandbox tests' image), docker-registry (a local
-#    OCI registry on 127.0.0.1 for the pull-by-digest test);
+#    OCI registry on 127.0.0.1 for the pull-by-digest test), python3-securesystemslib and
+#    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write);
 #  - starts dockerd when no engine answers, and waits for it.
 set -euo pipefail
 
@@ -16,6 +17,9 @@ command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v git >/dev/null 2>&1 || need+=(git)
+# tests only: an independent DSSE/ed25519/ECDSA verifier (for /usr/bin/python3), ssh-keygen for key ids
+/usr/bin/python3 -c 'import securesystemslib' >/dev/null 2>&1 || need+=(python3-securesystemslib)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 
 # apt-get update once: kiln's `deb` inputs are fetched through apt, which needs fresh lists.
 $SUDO apt-get update -qq

@@ -1,32 +1,18 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { SourceLocation } from '../util/errors.js';
+import { readSchemaText } from '../util/schema.js';
 import { RecipeError, type RecipeErrorCode } from './errors.js';
 import type { DataPath, Locator } from './yaml.js';
 
-/**
- * The schema is the one in `schemas/` that editors and users read, not a copy: the file is
- * found next to the sources (src/recipe -> ../../) or the build (dist/src/recipe -> ../../../).
- */
-const SCHEMA_CANDIDATES = ['../../schemas/recipe.schema.json', '../../../schemas/recipe.schema.json'];
 
 let compiled: ValidateFunction | undefined;
 
 /** Compiled once, on first use: ajv compilation costs tens of ms that a no-op build should not pay. */
 function validator(): ValidateFunction {
   if (compiled) return compiled;
-  let text: string | undefined;
-  for (const candidate of SCHEMA_CANDIDATES) {
-    try {
-      text = readFileSync(new URL(candidate, import.meta.url), 'utf8');
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  if (text === undefined) throw new Error('kiln installation is broken: schemas/recipe.schema.json not found');
+  const text = readSchemaText('recipe.schema.json');
   compiled = precompiled(text);
   if (compiled) return compiled;
   // allErrors: we choose the most useful error ourselves; verbose: gives `data` and `parentSchema`.

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import type { SourceLocation } from '../util/errors.js';
+import { readSchemaText } from '../util/schema.js';
 import { VerifyError } from './errors.js';
 
 /** One named rule: a CEL expression over the statement that must be true. */
@@ -148,22 +148,12 @@ function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0]!;
 }
 
-const SCHEMA_CANDIDATES = ['../../schemas/policy.schema.json', '../../../schemas/policy.schema.json'];
 let compiled: ValidateFunction | undefined;
 
-/** The schema in schemas/ (found from src/verify or dist/src/verify), compiled on first use. */
+/** The schema in schemas/, compiled on first use. */
 function validator(): ValidateFunction {
   if (compiled) return compiled;
-  let text: string | undefined;
-  for (const candidate of SCHEMA_CANDIDATES) {
-    try {
-      text = readFileSync(new URL(candidate, import.meta.url), 'utf8');
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  if (text === undefined) throw new Error('kiln installation is broken: schemas/policy.schema.json not found');
+  const text = readSchemaText('policy.schema.json');
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   compiled = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(text) as object);
   return compiled;

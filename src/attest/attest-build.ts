@@ -3,7 +3,7 @@ import type { BuildSummary } from '../build/summary.js';
 import type { Recipe } from '../recipe/types.js';
 import { readSigner } from './keys.js';
 import { buildProvenance } from './provenance.js';
-import { buildSbom } from './sbom.js';
+import { buildSbom, sbomCacheKey } from './sbom.js';
 import { writeAttestations } from './write.js';
 
 /** The environment variable naming the signing key file when `--sign-key` is not given. */
@@ -22,6 +22,8 @@ export interface AttestBuildOptions {
   sbom?: boolean;
   overrides?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
+  /** A cache of SBOMs by content key (the build passes one backed by its store). */
+  sbomCache?: { get(key: string): Promise<object | undefined>; set(key: string, sbom: object): Promise<void> };
 }
 
 /** The key file to sign with: the flag, else the environment, else none. */
@@ -49,7 +51,15 @@ export async function attestBuild(
     ...(options.builderId !== undefined && { builderId: options.builderId }),
     ...(options.overrides !== undefined && { overrides: options.overrides }),
   });
-  const sbom = options.sbom === false ? undefined : buildSbom(summary, recipe, { kilnVersion: options.kilnVersion });
+  let sbom: object | undefined;
+  if (options.sbom !== false) {
+    const key = sbomCacheKey(summary, recipe, { kilnVersion: options.kilnVersion });
+    sbom = await options.sbomCache?.get(key);
+    if (!sbom) {
+      sbom = buildSbom(summary, recipe, { kilnVersion: options.kilnVersion });
+      await options.sbomCache?.set(key, sbom);
+    }
+  }
   const result = await writeAttestations(out, options.name ?? summary.recipe.name, { provenance, ...(sbom && { sbom }) }, signer);
   return signer ? { ...result, keyid: signer.keyid } : result;
 }

@@ -32,6 +32,7 @@ export type {
   ResolvedImage,
   StepRecord,
 } from './provenance.js';
+export { sbomCacheKey } from './sbom.js';
 export { buildSbom, sbomSerialNumber, debPurl, genericPurl, ociPurl, SBOM_SPEC_VERSION } from './sbom.js';
 export type { SbomOptions } from './sbom.js';
 export { toSigstoreBundle, SIGSTORE_BUNDLE_V03_MEDIA_TYPE } from './bundle.js';

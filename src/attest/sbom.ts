@@ -13,7 +13,7 @@ import { sriExtraDigests } from './provenance.js';
  * images its step reached, transitively. Built with @cyclonedx/cyclonedx-library's models and
  * JSON serializer. Pure and deterministic: the same build gives the same bytes, because the
  * serial number is derived from the recipe and artifact digests, the timestamp is the
- * build's finishedOn, every bom-ref is set by kiln (the library would otherwise invent
+ * recipe's SOURCE_DATE_EPOCH, every bom-ref is set by kiln (the library would otherwise invent
  * random ones) and lists are sorted.
  */
 
@@ -38,7 +38,8 @@ function library(): typeof CDX {
 export function buildSbom(summary: BuildSummary, recipe: Recipe, options: SbomOptions = {}): object {
   const { Enums, Models, Serialize, Spec } = library();
   const bom = new Models.Bom({ serialNumber: sbomSerialNumber(summary) });
-  bom.metadata.timestamp = new Date(summary.timings.finishedOn);
+  // SOURCE_DATE_EPOCH, not the wall clock: the SBOM of the same build is the same bytes.
+  bom.metadata.timestamp = new Date(summary.sourceDateEpoch * 1000);
   bom.metadata.tools.components.add(
     new Models.Component(Enums.ComponentType.Application, 'kiln', { bomRef: 'tool:kiln', ...(options.kilnVersion && { version: options.kilnVersion }) }),
   );
@@ -207,4 +208,15 @@ function dependencyGraph(recipe: Recipe): { step: (name: string) => Set<string>;
     return out;
   };
   return { step, image };
+}
+
+/**
+ * What the SBOM is a function of: a cache of built SBOMs is keyed by its digest, so a
+ * build served from the action cache need not load the CycloneDX library at all.
+ */
+export function sbomCacheKey(summary: BuildSummary, recipe: Recipe, options: SbomOptions = {}): string {
+  const inputs = Object.fromEntries(Object.entries(summary.inputs).map(([n, i]) => [n, { ...i, cached: undefined }]));
+  return createHash('sha256')
+    .update(canonicalJSON({ kiln: 'sbom-key/v1', kilnVersion: options.kilnVersion, recipe: recipe.digest, text: recipe.text, sourceDateEpoch: summary.sourceDateEpoch, artifacts: summary.artifacts, inputs, images: summary.images }))
+    .digest('hex');
 }

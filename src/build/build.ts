@@ -2,12 +2,12 @@ import PQueue from 'p-queue';
 import type { PackLayer } from '../archive/index.js';
 import { fetchInputs } from '../fetch/index.js';
 import type { FetchedInput } from '../fetch/index.js';
-import { computeActionKey, KILN_INPUTS_DIR, KILN_STEPS_DIR, NORMALIZE_RULES, planBuild } from '../plan/index.js';
-import type { ActionKeyMaterial, ImageIdentity, PlannedStep } from '../plan/index.js';
+import { computeActionKey, KILN_INPUTS_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild } from '../plan/index.js';
+import type { ActionKeyMaterial, ImageIdentity, PlannedStep, PlanVariation } from '../plan/index.js';
 import { loadRecipe } from '../recipe/index.js';
 import type { ImageSpec, Recipe } from '../recipe/index.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
-import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
+import type { Engine, EngineVariation, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
@@ -48,6 +48,22 @@ export interface BuildOptions {
    * `false`: write none (rebuild and check write their own).
    */
   attest?: false | { signKey?: string; builderId?: string; overrides?: Record<string, unknown> };
+  /** Conditions `kiln check` varies; every setting reaches the action key. Absent: the profile's fixed conditions. */
+  variation?: BuildVariation;
+  /**
+   * Results of steps already run in this process by action key, consulted and filled even with
+   * `noCache`: `kiln check` shares one between its builds so a step the variation cannot change
+   * (same action key) is not built again. Not the store's action cache: nothing here outlives the check.
+   */
+  reuse?: Map<Digest, { outputTree: Digest; log: Digest }>;
+}
+
+/** A `kiln check` variation, resolved into planner and engine settings. */
+export interface BuildVariation {
+  plan?: PlanVariation;
+  engine?: Pick<EngineVariation, 'hostname' | 'domainname' | 'cpusetCpus'>;
+  /** The working directory and /tmp as fresh tmpfs mounts, owned by the step's user (fileordering). */
+  tmpfs?: boolean;
 }
 
 /** The recipe → inputs → steps → artifacts path; returns what `build.json` holds. */
@@ -63,7 +79,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   }
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
-  const plan = planBuild(recipe, profile.profile);
+  const plan = planBuild(recipe, profile.profile, options.variation?.plan);
   const mtime = recipe.sourceDateEpoch;
   report({ type: 'plan', steps: plan.order, inputs: Object.keys(recipe.inputs).sort() });
 
@@ -153,21 +169,33 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     for (const need of [...spec.needs].sort()) needs[need] = await runStep(need);
     const inputs = Object.fromEntries([...spec.inputs].sort().map((n) => [n, fetched[n]!.mount]));
     const argv = [...imageSpec.shell, step.script];
+    const user = step.user ?? spec.user;
+    const { uid, gid } = parseUser(user, step.name, spec.where);
+    const workdir = step.workdir ?? KILN_WORK_DIR;
+    const engineVariation = toEngineVariation(options.variation, step.workdir, uid, gid);
     const material: ActionKeyMaterial = {
       kiln: 'action-key/v1',
       image,
       argv,
       env: step.env,
-      user: spec.user,
+      user,
       inputs,
       needs,
       sourceDateEpoch: recipe.sourceDateEpoch,
       platform: PLATFORM,
       sandboxProfile: profile.digest,
       normalize: spec.normalize ? NORMALIZE_RULES : false,
+      ...(engineVariation && { engine: engineVariation }),
     };
     const actionKey = computeActionKey(material);
     const imageLabel = image.kind === 'tree' ? image.tree : image.ref;
+
+    const reused = options.reuse?.get(actionKey);
+    if (reused) {
+      report({ type: 'step-cached', step: step.name, actionKey });
+      stepSummaries[step.name] = { actionKey, outputTree: reused.outputTree, log: reused.log, image: imageLabel, cached: true, exitCode: 0, durationMs: 0 };
+      return reused.outputTree;
+    }
 
     if (!options.noCache) {
       const hit = await store.getAction(actionKey);
@@ -183,7 +211,6 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     const engine = await getEngine();
     const { ingestTar, normalizeTree, packLayers } = await archive();
     const engineImage = await ensureImage(engine, spec.image, image);
-    const { uid, gid } = parseUser(spec.user, step.name, spec.where);
     const layers: PackLayer[] = [
       ...Object.entries(inputs).map(([n, mount]): PackLayer => ({
         prefix: `${KILN_INPUTS_DIR.slice(1)}/${n}`,
@@ -193,7 +220,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       ...Object.keys(needs).map((n): PackLayer => ({
         prefix: `${KILN_STEPS_DIR.slice(1)}/${n}`, source: { kind: 'tree', manifest: undefined as never }, uid: 0, gid: 0, readOnly: true,
       })),
-      { prefix: 'kiln/work', source: { kind: 'dir', mode: 0o755 }, uid, gid, readOnly: false },
+      { prefix: workdir.slice(1), source: { kind: 'dir', mode: 0o755 }, uid, gid, readOnly: false },
       { prefix: 'kiln/out', source: { kind: 'dir', mode: 0o755 }, uid, gid, readOnly: false },
       { prefix: 'tmp', source: { kind: 'dir', mode: 0o1777 }, uid: 0, gid: 0, readOnly: false },
     ];
@@ -203,6 +230,12 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       const name = layer.prefix.split('/').pop()!;
       const tree = layer.prefix.startsWith('kiln/inputs/') ? (inputs[name] as { tree: Digest }).tree : needs[name]!;
       layer.source = { kind: 'tree', manifest: await store.readTree(tree) };
+    }
+    if (step.workdir !== undefined) {
+      // A moved working directory (check's build_path) leaves /kiln/work as a symlink to it:
+      // scripts that name the contract path still run, and whatever records the real path
+      // (getcwd, a compiler's debug info) shows the move.
+      layers.push({ prefix: 'kiln', source: { kind: 'tree', manifest: { kiln: 'tree/v1', entries: [{ path: 'work', type: 'symlink', target: step.workdir }] } }, uid: 0, gid: 0, readOnly: false });
     }
 
     report({ type: 'step-start', step: step.name, actionKey });
@@ -215,7 +248,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
         image: engineImage,
         argv,
         env: step.env,
-        user: spec.user,
+        user,
+        ...(engineVariation && { variation: engineVariation }),
         input: () => packLayers(store, layers, { mtime }),
         onOutput: (chunk, stream) => log.write(chunk, stream),
         collect: async (tar) => {
@@ -244,6 +278,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
         hint: networkHint(tail),
       });
     }
+    options.reuse?.set(actionKey, { outputTree, log: logDigest });
     await store.putAction(actionKey, {
       kiln: 'action/v1', outputTree, log: logDigest, exitCode: 0, durationMs: run.durationMs, createdAt: new Date().toISOString(),
     });
@@ -323,11 +358,33 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       builderId: options.attest?.builderId,
       overrides: options.attest?.overrides,
       kilnVersion: kilnVersion(),
+      sbomCache: {
+        get: async (key) => {
+          const blob = await store.getRef('sbom', key);
+          return blob ? (JSON.parse((await store.readBlob(blob)).toString('utf8')) as object) : undefined;
+        },
+        set: async (key, sbom) => store.setRef('sbom', key, (await store.putBytes(JSON.stringify(sbom))).digest),
+      },
     });
     summary.attestations = { files: attested.files.map((f) => relative(out, f) || f), signed: attested.signed, ...(attested.keyid && { keyid: attested.keyid }) };
   }
   await writeBuildSummary(out, summary);
   return summary;
+}
+
+/**
+ * The engine's share of a variation for one step; undefined without one, so a normal build's
+ * action key has no `engine` member. The tmpfs mounts are owned by the step's user as the
+ * packed working directory would be: only the read order of entries changes.
+ */
+function toEngineVariation(variation: BuildVariation | undefined, workdir: string | undefined, uid: number, gid: number): EngineVariation | undefined {
+  if (!variation) return undefined;
+  const v: EngineVariation = { ...variation.engine };
+  if (workdir !== undefined) v.workdir = workdir;
+  if (variation.tmpfs) {
+    v.tmpfs = { [workdir ?? KILN_WORK_DIR]: `rw,exec,uid=${uid},gid=${gid},mode=0755`, '/tmp': 'rw,exec,mode=1777' };
+  }
+  return Object.keys(v).length > 0 ? v : undefined;
 }
 
 function parseUser(user: string, step: string, where: Recipe['steps'][string]['where']): { uid: number; gid: number } {

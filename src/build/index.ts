@@ -1,5 +1,5 @@
 export { build, PLATFORM } from './build.js';
-export type { BuildOptions } from './build.js';
+export type { BuildOptions, BuildVariation } from './build.js';
 export { exportArtifacts, selectArtifacts } from './artifacts.js';
 export { BuildError } from './errors.js';
 export type { BuildErrorCode } from './errors.js';

@@ -10,6 +10,7 @@ usage:
   kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
               [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
   kiln diff <a> <b> [--json] [--html FILE]
+  kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
               [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
                --certificate-oidc-issuer URL] [--json]
@@ -46,6 +47,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await digestCommand(rest, io);
       case 'rebuild':
         return await rebuildCommand(rest, io);
+      case 'check': {
+        const { runCheckCommand } = await import('../check/index.js');
+        return await runCheckCommand(rest, io);
+      }
       case 'diff': {
         const { runDiffCommand } = await import('../diff/index.js');
         return await runDiffCommand(rest, io);

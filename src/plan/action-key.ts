@@ -1,6 +1,7 @@
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import type { InputMount } from '../fetch/types.js';
+import type { EngineVariation } from '../sandbox/types.js';
 
 export const ACTION_KEY_FORMAT = 'action-key/v1';
 
@@ -31,6 +32,12 @@ export interface ActionKeyMaterial {
   sandboxProfile: Digest;
   /** Whether output archives are normalized, and by which rules version. */
   normalize: string | false;
+  /**
+   * Engine conditions a `kiln check` variation changed (hostname, working directory, CPUs,
+   * tmpfs). Absent in a normal build, so normal keys are unchanged; variations of the
+   * environment, user and umask already show in `env`, `user` and `argv`.
+   */
+  engine?: EngineVariation;
 }
 
 /** sha256 of the canonical JSON of the material. */

@@ -184,6 +184,7 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
 export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile): Dockerode.ContainerCreateOptions {
   // Sorted, so the process environment does not depend on how the planner built the record.
   const env = Object.keys(run.env).sort().map((k) => `${k}=${run.env[k]}`);
+  const v = run.variation;
   return {
     Image: run.image,
     Cmd: run.argv,
@@ -191,9 +192,9 @@ export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile):
     Entrypoint: [],
     Env: env,
     User: run.user,
-    WorkingDir: profile.workdir,
-    Hostname: profile.hostname,
-    Domainname: profile.domainname,
+    WorkingDir: v?.workdir ?? profile.workdir,
+    Hostname: v?.hostname ?? profile.hostname,
+    Domainname: v?.domainname ?? profile.domainname,
     NetworkDisabled: true,
     Labels: { [STEP_LABEL]: run.step },
     Tty: false,
@@ -214,6 +215,8 @@ export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile):
       Init: false,
       // Output reaches kiln through attach; the engine keeps no log file of it on the host.
       LogConfig: { Type: 'none', Config: {} },
+      ...(v?.cpusetCpus !== undefined && { CpusetCpus: v.cpusetCpus }),
+      ...(v?.tmpfs && { Tmpfs: { ...v.tmpfs } }),
     },
   };
 }

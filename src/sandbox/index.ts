@@ -3,4 +3,4 @@ export type { SandboxErrorCode, SandboxErrorOptions } from './errors.js';
 export { SANDBOX_PROFILE_PATH, defaultSandboxProfileFile, loadSandboxProfile, parseSandboxProfile, toSandboxProfile } from './profile.js';
 export { STEP_LABEL, TREE_IMAGE_REPO, createDockerEngine, parseOciRef, toContainerCreateOptions } from './docker.js';
 export type { DockerEngineOptions } from './docker.js';
-export type { Engine, EngineInfo, LoadedSandboxProfile, SandboxProfile, StepRun, StepRunResult } from './types.js';
+export type { Engine, EngineInfo, EngineVariation, LoadedSandboxProfile, SandboxProfile, StepRun, StepRunResult } from './types.js';

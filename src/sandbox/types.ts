@@ -58,6 +58,23 @@ export interface StepRun {
   signal?: AbortSignal;
   /** Kill the step after this long (not part of the action key). */
   timeoutMs?: number;
+  /** Engine-level conditions changed by `kiln check`; absent in a normal build (hashed into the action key when set). */
+  variation?: EngineVariation;
+}
+
+/**
+ * What `kiln check` varies at the engine, over the profile's fixed settings. Every member is
+ * applied by the engine (not by the step's script), and every member enters the action key.
+ */
+export interface EngineVariation {
+  hostname?: string;
+  domainname?: string;
+  /** The working directory instead of the profile's (`build_path`). */
+  workdir?: string;
+  /** `HostConfig.CpusetCpus`, e.g. "0": fewer CPUs (`num_cpus`). */
+  cpusetCpus?: string;
+  /** Paths mounted as tmpfs, with their mount options (`fileordering`: readdir order is reverse creation order). */
+  tmpfs?: Record<string, string>;
 }
 
 export interface StepRunResult {

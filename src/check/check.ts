@@ -1,0 +1,316 @@
+import { availableParallelism } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import PQueue from 'p-queue';
+import type { BuildVariation } from '../build/index.js';
+import type { BuildSummary } from '../build/summary.js';
+import { build } from '../build/index.js';
+import type { Recipe } from '../recipe/index.js';
+import { loadRecipe } from '../recipe/index.js';
+import { loadSandboxProfile } from '../sandbox/profile.js';
+import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
+import { createStore, type Store } from '../store/index.js';
+import type { Digest } from '../util/digest.js';
+import { isKilnError } from '../util/errors.js';
+import { differingArtifacts, minimizeSubset } from './compare.js';
+import { CheckError } from './errors.js';
+import { checkToken, loadVariations, selectVariations, TIME_VARIATION, toBuildVariation, unavailableReason, type Variation } from './variations.js';
+
+export const CHECK_FORMAT = 'check/v1';
+
+export interface CheckOptions {
+  /** A recipe file, a folder holding `kiln.yaml`, or a parsed recipe. */
+  recipe: string | Recipe;
+  /** Names of the variations to try; default every one of the set. */
+  variations?: string[];
+  /** The variation set; default sandbox/variations.yaml. */
+  variationsFile?: string;
+  /** Where the builds go when kept (`<keep>/<label>/`); default a temp folder, removed at the end. */
+  keep?: string;
+  /** Builds run at once; default 2. */
+  jobs?: number;
+  store?: Store;
+  engine?: Engine;
+  profile?: LoadedSandboxProfile;
+  reporter?: (event: CheckEvent) => void;
+  /** CPUs of the engine's host, for `num_cpus` (default: this machine's). */
+  hostCpus?: number;
+  /** Bisection builds at most (default 2 × the variations tried). */
+  bisectBudget?: number;
+}
+
+export type CheckEvent =
+  | { type: 'phase'; phase: 'controls' | 'experiment' | 'singles' | 'bisect' }
+  | { type: 'build-start'; label: string }
+  | { type: 'build-done'; label: string; ok: boolean; durationMs: number; reused: number };
+
+/** One build of a check: its label, the variations applied, and its summary (or why it failed). */
+export interface CheckBuild {
+  label: string;
+  variations: string[];
+  dir: string;
+  summary?: BuildSummary;
+  error?: { code?: string; message: string };
+  /** When the build started, ms since the epoch. */
+  startedAt: number;
+  /** The error as thrown, for a control's failure to surface unchanged. */
+  thrown?: unknown;
+}
+
+export type VariationVerdict = 'same' | 'differs' | 'skipped';
+
+export interface VariationResult {
+  name: string;
+  description: string;
+  supported: boolean;
+  verdict: VariationVerdict;
+  /** Artifacts this variation alone changes. */
+  differing: string[];
+  /** Why it was skipped, or what hid a result (an artifact that changes with the time of the run). */
+  reason?: string;
+  /** Artifacts it could not be tested on: they change with the time of the run anyway. */
+  masked?: string[];
+  /** The build under this variation failed: a sensitivity too. */
+  error?: { code?: string; message: string };
+  /** Differing members by artifact, filled by `diffCheck`. */
+  members?: Record<string, string[]>;
+}
+
+/** A variation (or a set of them, when only together they change something) and what it changes. */
+export interface Culprit {
+  variations: string[];
+  artifacts: string[];
+  /** The build that shows it, compared with `against`. */
+  build: string;
+  against: string;
+  /** Differing members and difference classes by artifact, filled by `diffCheck`. */
+  members?: Record<string, string[]>;
+  classes?: Record<string, Partial<Record<string, number>>>;
+}
+
+export interface CheckResult {
+  kiln: typeof CHECK_FORMAT;
+  recipe: { name: string; version?: string; file: string; digest: Digest };
+  verdict: 'reproducible' | 'not-deterministic' | 'sensitive';
+  controls: { identical: boolean; artifacts: Array<{ name: string; sha256: string }>; differing: string[]; members?: Record<string, string[]> };
+  experiment: { variations: string[]; verdict: 'same' | 'differs'; differing: string[]; error?: { code?: string; message: string } };
+  variations: VariationResult[];
+  culprits: Culprit[];
+  /** Artifacts that differ under the experiment that no tried variation, alone or combined, explains. */
+  unexplained: string[];
+  variationSet: { file: string; digest: Digest };
+  sandboxProfile: Digest;
+  builds: number;
+  timings: { startedOn: string; finishedOn: string; durationMs: number };
+}
+
+/** The check and the builds it ran (for diff reports); `cleanup` removes the temp builds. */
+export interface CheckRun {
+  result: CheckResult;
+  builds: Map<string, CheckBuild>;
+  store: Store;
+  cleanup: () => Promise<void>;
+}
+
+/** How far after the controls the later builds start: a time of day with second resolution must change. */
+const LATER_MS = 2000;
+
+/**
+ * Builds the recipe with no cache twice as controls (concurrently, on one second boundary),
+ * then once with every variation applied at once (later in real time). If the experiment
+ * differs, each variation alone, then bisection for what no single one explains. Pure
+ * attribution over build summaries; every build is `noCache`, unattested, in its own folder,
+ * sharing one store. A failing control is the build's own failure and is thrown.
+ */
+export async function check(options: CheckOptions): Promise<CheckRun> {
+  const startedOn = new Date();
+  const report = options.reporter ?? (() => {});
+  const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
+  if (recipe.artifacts.length === 0) throw new CheckError('KILN_CHECK_NO_ARTIFACTS', `recipe ${recipe.file} declares no artifacts: nothing to compare`, { where: { file: recipe.file } });
+  const set = await loadVariations(options.variationsFile);
+  const selected = selectVariations(set, options.variations);
+  const store = options.store ?? (await createStore());
+  const profile = options.profile ?? (await loadSandboxProfile());
+  const jobs = Math.max(1, options.jobs ?? 2);
+  const host = { cpus: options.hostCpus ?? availableParallelism() };
+  const token = checkToken();
+  // One engine for every build: an image is imported once, and the controls stay in step.
+  const engine = options.engine ?? (await import('../sandbox/docker.js')).createDockerEngine({ profile: profile.profile });
+  const root = options.keep ? resolve(options.keep) : await mkdtemp(join(tmpdir(), 'kiln-check-'));
+  await mkdir(root, { recursive: true });
+  const cleanup = options.keep ? async () => {} : () => rm(root, { recursive: true, force: true });
+
+  const runnable = selected.filter((v) => unavailableReason(v, host) === undefined);
+  const timeSelected = runnable.some((v) => v.name === TIME_VARIATION);
+  const settingVariations = runnable.filter((v) => v.name !== TIME_VARIATION);
+  const builds = new Map<string, CheckBuild>();
+  /** Step results by action key, shared by the varied builds (never by the controls or `time`). */
+  const reuse = new Map<Digest, { outputTree: Digest; log: Digest }>();
+
+  const runBuild = async (label: string, variations: Variation[], opts: { reuse: boolean }): Promise<CheckBuild> => {
+    const dir = join(root, label);
+    const variation: BuildVariation | undefined = variations.length > 0 ? toBuildVariation(variations, token) : undefined;
+    const record: CheckBuild = { label, variations: variations.map((v) => v.name), dir, startedAt: Date.now() };
+    builds.set(label, record);
+    report({ type: 'build-start', label });
+    try {
+      record.summary = await build({
+        recipe, out: dir, noCache: true, attest: false, store, engine, profile, jobs,
+        ...(variation && { variation }),
+        ...(opts.reuse && { reuse }),
+      });
+    } catch (err) {
+      record.error = { ...(isKilnError(err) && { code: err.code }), message: (err as Error).message };
+      record.thrown = err;
+    }
+    const reused = record.summary ? Object.values(record.summary.steps).filter((s) => s.cached).length : 0;
+    report({ type: 'build-done', label, ok: record.summary !== undefined, durationMs: Date.now() - record.startedAt, reused });
+    return record;
+  };
+
+  try {
+    // Controls: the same conditions, the same second. The experiment joins them when `time`
+    // is not tried, so that it differs from them only by its settings.
+    report({ type: 'phase', phase: 'controls' });
+    await untilSecondBoundary();
+    const first = [runBuild('control-1', [], { reuse: false }), runBuild('control-2', [], { reuse: false })];
+    if (!timeSelected) first.push(runBuild('experiment', settingVariations, { reuse: false }));
+    const [a, b] = await Promise.all(first);
+    // A control that fails is the build's own failure (a step failed: exit 1; bad input: 2).
+    if (!a!.summary) throw a!.thrown;
+    const control = a!.summary;
+    for (const s of Object.values(control.steps)) reuse.set(s.actionKey, { outputTree: s.outputTree, log: s.log });
+    const controlsDiffer = differingArtifacts(control, b!.summary);
+    const deterministic = new Set(control.artifacts.map((x) => x.name).filter((n) => !controlsDiffer.includes(n)));
+
+    let experiment = builds.get('experiment');
+    if (!experiment) {
+      report({ type: 'phase', phase: 'experiment' });
+      await untilSecondBoundary(a!.startedAt + LATER_MS);
+      experiment = await runBuild('experiment', runnable, { reuse: false });
+    }
+    const experimentDiffers = differingArtifacts(control, experiment.summary, deterministic);
+
+    const results = new Map<string, VariationResult>();
+    for (const v of selected) {
+      const reason = unavailableReason(v, host);
+      if (reason !== undefined) results.set(v.name, { name: v.name, description: v.description, supported: v.supported, verdict: 'skipped', differing: [], reason });
+    }
+    const culprits: Culprit[] = [];
+    let unexplained: string[] = [];
+
+    if (experimentDiffers.length === 0) {
+      for (const v of runnable) results.set(v.name, { name: v.name, description: v.description, supported: true, verdict: 'same', differing: [] });
+    } else {
+      // Each variation alone. `time` is a plain build run later: it always runs, because every
+      // single build runs later than the controls, and what changes with time alone must not
+      // be blamed on a setting.
+      report({ type: 'phase', phase: 'singles' });
+      await untilSecondBoundary(a!.startedAt + LATER_MS);
+      const queue = new PQueue({ concurrency: jobs });
+      const singles = await Promise.all([
+        queue.add(() => runBuild('time', [], { reuse: false })),
+        ...settingVariations.map((v) => queue.add(() => runBuild(`only-${v.name}`, [v], { reuse: true }))),
+      ]) as CheckBuild[];
+      const timeBuild = singles[0]!;
+      const timeDiffers = differingArtifacts(control, timeBuild.summary, new Set(experimentDiffers));
+      const masked = new Set(timeDiffers);
+      const testable = new Set(experimentDiffers.filter((n) => !masked.has(n)));
+      if (timeSelected) {
+        const v = runnable.find((x) => x.name === TIME_VARIATION)!;
+        results.set(v.name, {
+          name: v.name, description: v.description, supported: true, verdict: timeDiffers.length > 0 ? 'differs' : 'same', differing: timeDiffers,
+          ...(timeBuild.error && { error: timeBuild.error }),
+        });
+        if (timeDiffers.length > 0) culprits.push({ variations: [TIME_VARIATION], artifacts: timeDiffers, build: 'time', against: 'control-1' });
+      }
+      const explained = new Set(timeSelected ? timeDiffers : []);
+      settingVariations.forEach((v, i) => {
+        const single = singles[i + 1]!;
+        const differing = differingArtifacts(control, single.summary, testable);
+        for (const n of differing) explained.add(n);
+        const maskedHere = [...masked].sort();
+        results.set(v.name, {
+          name: v.name, description: v.description, supported: true, verdict: differing.length > 0 || single.error ? 'differs' : 'same', differing,
+          ...(maskedHere.length > 0 && { masked: maskedHere, reason: 'these artifacts change with the time of the run, so this variation could not be tested on them' }),
+          ...(single.error && { error: single.error }),
+        });
+        if (differing.length > 0) culprits.push({ variations: [v.name], artifacts: differing, build: single.label, against: 'control-1' });
+      });
+
+      // What no single variation explains: the smallest set of them that, together, changes it.
+      let rest = [...testable].filter((n) => !explained.has(n));
+      if (rest.length > 0 && settingVariations.length > 1) {
+        report({ type: 'phase', phase: 'bisect' });
+        let n = 0;
+        const outcomes = new Map<string, string[]>();
+        const tryBuild = async (subset: Variation[]): Promise<boolean> => {
+          const label = `bisect-${++n}-${subset.map((v) => v.name).join('+')}`;
+          const built = await runBuild(label, subset, { reuse: true });
+          const differing = differingArtifacts(control, built.summary, new Set(rest));
+          outcomes.set(label, differing);
+          return differing.length > 0;
+        };
+        const budget = options.bisectBudget ?? 2 * settingVariations.length;
+        const minimal = await minimizeSubset(settingVariations, tryBuild, budget);
+        const names = minimal.map((v) => v.name);
+        if (minimal.length < settingVariations.length || outcomes.size === 0) {
+          // The last build of exactly this subset shows what it changes; run it if none did.
+          let label = [...outcomes.keys()].reverse().find((l) => l.endsWith(`-${names.join('+')}`));
+          if (!label) {
+            await tryBuild(minimal);
+            label = [...outcomes.keys()].pop()!;
+          }
+          const shown = outcomes.get(label)!;
+          if (shown.length > 0) {
+            culprits.push({ variations: names, artifacts: shown, build: label, against: 'control-1' });
+            rest = rest.filter((x) => !shown.includes(x));
+          }
+        } else {
+          // Every variation is needed (or the budget ran out): the experiment itself shows it.
+          culprits.push({ variations: names, artifacts: rest, build: 'experiment', against: 'control-1' });
+          rest = [];
+        }
+      }
+      unexplained = [...rest, ...(timeSelected ? [] : timeDiffers)].sort();
+    }
+
+    const finishedOn = new Date();
+    const variations = selected.map((v) => results.get(v.name)!);
+    const verdict: CheckResult['verdict'] = controlsDiffer.length > 0 ? 'not-deterministic' : experimentDiffers.length > 0 ? 'sensitive' : 'reproducible';
+    const result: CheckResult = {
+      kiln: CHECK_FORMAT,
+      recipe: { name: recipe.name, ...(recipe.version !== undefined && { version: recipe.version }), file: recipe.file, digest: recipe.digest },
+      verdict,
+      controls: { identical: controlsDiffer.length === 0, artifacts: control.artifacts.map((x) => ({ name: x.name, sha256: x.digests.sha256 })), differing: controlsDiffer },
+      experiment: {
+        variations: experiment.variations,
+        verdict: experimentDiffers.length > 0 ? 'differs' : 'same',
+        differing: experimentDiffers,
+        ...(experiment.error && { error: experiment.error }),
+      },
+      variations,
+      culprits,
+      unexplained,
+      variationSet: { file: set.file, digest: set.digest },
+      sandboxProfile: profile.digest,
+      builds: builds.size,
+      timings: { startedOn: startedOn.toISOString(), finishedOn: finishedOn.toISOString(), durationMs: finishedOn.getTime() - startedOn.getTime() },
+    };
+    return { result, builds, store, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/**
+ * Waits until the first whole second at or after `notBefore` (default now): builds started
+ * together then run their steps within the same second as far as the engine allows.
+ */
+async function untilSecondBoundary(notBefore = Date.now()): Promise<void> {
+  const target = Math.ceil(Math.max(notBefore, Date.now()) / 1000) * 1000;
+  const wait = target - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}

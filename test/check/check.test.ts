@@ -1,0 +1,163 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { check, diffCheck, runCheckCommand, PREDICATE_KILN_CHECK_V1, type CheckResult } from '../../src/check/index.js';
+import type { CliIO } from '../../src/cli/main.js';
+import { createStore } from '../../src/store/index.js';
+import { makeTempDir } from '../helpers/index.js';
+import { sri, writeRecipe } from '../helpers/recipes.js';
+
+// Real Docker: each check runs several builds of a one-step busybox recipe.
+
+async function runCheck(dir: string, body: string, variations?: string[]): Promise<CheckResult> {
+  const recipe = await writeRecipe(join(dir, 'recipe'), body);
+  const store = await createStore({ root: join(dir, 'store') });
+  const run = await check({ recipe, store, ...(variations && { variations }) });
+  try {
+    await diffCheck(run);
+    return run.result;
+  } finally {
+    await run.cleanup();
+  }
+}
+
+const verdictOf = (r: CheckResult, name: string) => r.variations.find((v) => v.name === name)!;
+
+function captureIO(): { io: CliIO; out: () => string } {
+  let text = '';
+  const sink = { write: (t: string) => void (text += t), isTTY: false };
+  return { io: { stdout: sink, stderr: { write: () => {}, isTTY: false } }, out: () => text };
+}
+
+const checkSuite = suite('check');
+
+checkSuite('a step that writes only its input reproduces under every variation: 3 builds, exit 0, a signed statement', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    await writeRecipe(join(dir, 'recipe'), `inputs:\n  data: { path: data.txt, integrity: "${sri('hello\n')}" }\nsteps:\n  copy:\n    image: base\n    inputs: [data]\n    run: cp /kiln/inputs/data $KILN_OUT/data.txt\nartifacts:\n  - { from: copy, path: data.txt }\n`);
+    await writeFile(join(dir, 'recipe', 'data.txt'), 'hello\n');
+    const { writeKeyPair, envelopeFromJSON, readTrustedKey, verifyEnvelopeSignatures, decodePayload, statementFromPayload } = await import('../../src/attest/index.js');
+    const keys = await writeKeyPair(join(dir, 'key'));
+    const { io, out } = captureIO();
+    const prevStore = process.env.KILN_STORE;
+    process.env.KILN_STORE = join(dir, 'store');
+    let code: number;
+    try {
+      code = await runCheckCommand([join(dir, 'recipe'), '--out', join(dir, 'check'), '--sign-key', keys.privateKeyFile, '--json'], io);
+    } finally {
+      if (prevStore === undefined) delete process.env.KILN_STORE;
+      else process.env.KILN_STORE = prevStore;
+    }
+    assert.is(code, 0);
+    const result = JSON.parse(out()) as CheckResult;
+    assert.is(result.verdict, 'reproducible');
+    assert.is(result.builds, 3);
+    assert.ok(result.variations.filter((v) => v.name !== 'kernel').every((v) => v.verdict === 'same' || (v.name === 'num_cpus' && v.verdict === 'skipped')));
+    assert.is(verdictOf(result, 'kernel').verdict, 'skipped');
+    const envelope = envelopeFromJSON((await readFile(join(dir, 'check', 'test.check.intoto.jsonl'), 'utf8')).trim());
+    assert.ok(verifyEnvelopeSignatures(envelope, [await readTrustedKey(keys.publicKeyFile)]).validKeyids.length > 0);
+    const statement = statementFromPayload(decodePayload(envelope));
+    assert.is(statement.predicateType, PREDICATE_KILN_CHECK_V1);
+    assert.equal(statement.subject.map((s) => s.name), ['data.txt']);
+    assert.is((statement.predicate as { verdict: string }).verdict, 'reproducible');
+    assert.is((statement.predicate as { recipe: { digest: string } }).recipe.digest, result.recipe.digest);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite('each probe is flagged with the variation that changes it', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const result = await runCheck(dir, `steps:
+  probes:
+    image: base
+    run: |
+      hostname > $KILN_OUT/hostname.txt
+      id -u > $KILN_OUT/uid.txt
+      pwd > $KILN_OUT/pwd.txt
+      nproc > $KILN_OUT/nproc.txt
+      date +%H:%M:%S > $KILN_OUT/time.txt
+      date -d @1700000000 > $KILN_OUT/tz.txt
+      env | sort > $KILN_OUT/env.txt
+      mkdir d; i=0; while [ $i -lt 300 ]; do touch d/f$i; i=$((i+1)); done; find d > $KILN_OUT/listing.txt
+      cp /kiln/inputs/rootfs $KILN_OUT/stable.tar
+    inputs: [rootfs]
+artifacts:
+  - { from: probes, path: "*" }
+`);
+    assert.is(result.verdict, 'sensitive');
+    assert.ok(result.controls.identical);
+    const expect: Record<string, string> = {
+      'hostname.txt': 'domain_host', 'uid.txt': 'user_group', 'pwd.txt': 'build_path', 'nproc.txt': 'num_cpus',
+      'time.txt': 'time', 'tz.txt': 'timezone', 'listing.txt': 'fileordering',
+    };
+    for (const [artifact, variation] of Object.entries(expect)) {
+      assert.ok(verdictOf(result, variation).differing.includes(artifact), `${variation} should change ${artifact}`);
+      const blamed = result.variations.filter((v) => v.differing.includes(artifact)).map((v) => v.name);
+      assert.equal(blamed, [variation], `${artifact} is blamed on ${blamed.join(', ')}`);
+    }
+    assert.ok(verdictOf(result, 'environment').differing.includes('env.txt'));
+    assert.ok(!result.variations.some((v) => v.differing.includes('stable.tar')));
+    assert.is(verdictOf(result, 'umask').verdict, 'same');
+    assert.is(verdictOf(result, 'kernel').verdict, 'skipped');
+    // Culprits carry kiln diff's classification.
+    assert.equal(result.culprits.find((c) => c.variations[0] === 'domain_host')?.classes?.['hostname.txt']?.content, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite('random bytes make the build not deterministic, not sensitive to a variation', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const result = await runCheck(dir, `steps:\n  rand:\n    image: base\n    run: head -c 32 /dev/urandom > $KILN_OUT/random.bin\nartifacts:\n  - { from: rand, path: random.bin }\n`, ['time', 'domain_host']);
+    assert.is(result.verdict, 'not-deterministic');
+    assert.equal(result.controls.differing, ['random.bin']);
+    assert.is(result.culprits.length, 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite('a step that honours SOURCE_DATE_EPOCH and sorts its listings passes', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const result = await runCheck(dir, `steps:
+  good:
+    image: base
+    run: |
+      date -u -d @$SOURCE_DATE_EPOCH +%Y-%m-%dT%H:%M:%S > $KILN_OUT/stamp.txt
+      mkdir d; i=0; while [ $i -lt 300 ]; do touch d/f$i; i=$((i+1)); done; find d | sort > $KILN_OUT/listing.txt
+artifacts:
+  - { from: good, path: "*.txt" }
+`);
+    assert.is(result.verdict, 'reproducible');
+    assert.is(result.builds, 3);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite('a difference that only two variations together make is found by bisection', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const result = await runCheck(dir, `steps:
+  both:
+    image: base
+    run: |
+      if [ "$TZ" != UTC ] && [ "$(id -u)" != 1000 ]; then echo both; else echo one; fi > $KILN_OUT/out.txt
+artifacts:
+  - { from: both, path: out.txt }
+`, ['timezone', 'user_group', 'home', 'umask']);
+    assert.is(result.verdict, 'sensitive');
+    assert.ok(result.variations.every((v) => v.verdict === 'same'));
+    assert.equal(result.culprits.map((c) => [...c.variations].sort()), [['timezone', 'user_group']]);
+    assert.equal(result.unexplained, []);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite.run();

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadVariations, parseVariations, selectVariations, toBuildVariation, unavailableReason } from '../../src/check/index.js';
+import { repoRoot, throwsWithCode } from '../helpers/index.js';
+
+const bundled = () => readFile(join(repoRoot(), 'sandbox', 'variations.yaml'), 'utf8');
+const REPROTEST = ['time', 'build_path', 'user_group', 'domain_host', 'timezone', 'locales', 'umask', 'environment', 'num_cpus', 'fileordering', 'home', 'kernel'];
+
+const parse = suite('parseVariations');
+
+parse('the bundled set names every variation of the issue, with reprotest names', async () => {
+  const set = parseVariations(await bundled(), 'variations.yaml');
+  assert.equal(set.variations.map((v) => v.name), REPROTEST);
+  assert.match(set.digest, /^sha256:[0-9a-f]{64}$/);
+});
+
+parse('kernel is unsupported on Docker, with a reason', async () => {
+  const kernel = parseVariations(await bundled(), 'v.yaml').variations.find((v) => v.name === 'kernel')!;
+  assert.is(kernel.supported, false);
+  assert.ok(kernel.reason && kernel.reason.length > 20);
+});
+
+parse('rejects an unknown apply key', () => {
+  const text = 'kiln: check-variations/v1\nvariations:\n  - { name: x, description: d, changes: c, apply: { personality: linux32 } }\n';
+  throwsWithCode(() => parseVariations(text, 'v.yaml'), 'KILN_CHECK_BAD_VARIATIONS');
+});
+
+parse('rejects an unsupported variation without a reason', () => {
+  const text = 'kiln: check-variations/v1\nvariations:\n  - { name: x, description: d, changes: c, supported: false }\n';
+  throwsWithCode(() => parseVariations(text, 'v.yaml'), 'KILN_CHECK_BAD_VARIATIONS');
+});
+
+parse('rejects a variation that would override SOURCE_DATE_EPOCH', () => {
+  const text = 'kiln: check-variations/v1\nvariations:\n  - { name: x, description: d, changes: c, apply: { env: { SOURCE_DATE_EPOCH: "1" } } }\n';
+  throwsWithCode(() => parseVariations(text, 'v.yaml'), 'KILN_CHECK_BAD_VARIATIONS');
+});
+
+parse('rejects a working directory on a contract path', () => {
+  const text = 'kiln: check-variations/v1\nvariations:\n  - { name: x, description: d, changes: c, apply: { workdir: /kiln/out } }\n';
+  throwsWithCode(() => parseVariations(text, 'v.yaml'), 'KILN_CHECK_BAD_VARIATIONS');
+});
+
+const select = suite('selectVariations');
+
+select('keeps the set order and refuses an unknown name', async () => {
+  const set = await loadVariations();
+  assert.equal(selectVariations(set, ['home', 'time']).map((v) => v.name), ['time', 'home']);
+  throwsWithCode(() => selectVariations(set, ['kernal']), 'KILN_CHECK_UNKNOWN_VARIATION');
+});
+
+const combine = suite('toBuildVariation');
+
+combine('applies every setting at once, with the random path segment filled in', async () => {
+  const set = await loadVariations();
+  const v = toBuildVariation(set.variations.filter((x) => x.supported), 'abcd1234');
+  assert.is(v.plan?.workdir, '/build/abcd1234/work');
+  assert.is(v.plan?.user, '2345:2345');
+  assert.is(v.plan?.umask, '0002');
+  assert.is(v.plan?.env?.TZ, 'XST-13');
+  assert.is(v.plan?.env?.KILN_CHECK_EXTRA, '1');
+  assert.is(v.engine?.hostname, 'kiln-check-variant');
+  assert.is(v.engine?.cpusetCpus, '0');
+  assert.is(v.tmpfs, true);
+});
+
+combine('time alone changes no setting', async () => {
+  const set = await loadVariations();
+  assert.equal(toBuildVariation(selectVariations(set, ['time']), 'x'), {});
+});
+
+const unavailable = suite('unavailableReason');
+
+unavailable('num_cpus is unavailable on a one-CPU host and available on two', async () => {
+  const v = selectVariations(await loadVariations(), ['num_cpus'])[0]!;
+  assert.type(unavailableReason(v, { cpus: 1 }), 'string');
+  assert.is(unavailableReason(v, { cpus: 2 }), undefined);
+});
+
+parse.run();
+select.run();
+combine.run();
+unavailable.run();

@@ -35,7 +35,13 @@ export interface SlsaProvenanceV1<E = Record<string, unknown>, I = Record<string
 
 /** kiln's externalParameters: the recipe itself (a rebuilder needs nothing else) plus overrides. */
 export interface KilnExternalParameters {
-  recipe: { path: string; digest: { sha256: string }; content: string };
+  recipe: {
+    path: string;
+    digest: { sha256: string };
+    content: string;
+    /** The kiln.lock whose pins filled the recipe's unpinned inputs, when there was one. */
+    lock?: { path: string; digest: { sha256: string }; content: string };
+  };
   [override: string]: unknown;
 }
 
@@ -78,7 +84,12 @@ export function buildProvenance(summary: BuildSummary, recipe: Recipe, options: 
 
   const externalParameters: KilnExternalParameters = {
     ...overrides,
-    recipe: { path: basename(recipe.file), digest: { sha256: hexOf(recipe.digest, 'recipe digest') }, content: recipe.text },
+    recipe: {
+      path: basename(recipe.file),
+      digest: { sha256: hexOf(recipe.digest, 'recipe digest') },
+      content: recipe.text,
+      ...(recipe.lock && { lock: { path: basename(recipe.lock.file), digest: { sha256: hexOf(recipe.lock.digest, 'lock digest') }, content: recipe.lock.text } }),
+    },
   };
   const internalParameters: KilnInternalParameters = {
     kilnVersion: options.kilnVersion,
@@ -109,9 +120,15 @@ function inputDependencies(summary: BuildSummary): ResourceDescriptor[] {
   return Object.entries(summary.inputs).map(([name, input]) => ({
     uri: input.uri,
     name: `${INPUT_PREFIX}${name}`,
-    digest: { sha256: hexOf(input.digest, `input ${name} digest`), ...sriExtraDigests(input.integrity) },
+    digest: { sha256: hexOf(input.digest, `input ${name} digest`), ...sriExtraDigests(input.integrity), ...gitCommitDigest(input.kind, input.uri) },
     annotations: { kind: input.kind, integrity: input.integrity },
   }));
+}
+
+/** A git input's commit as the `gitCommit` digest (SLSA's convention for `git+<url>@<commit>` uris). */
+function gitCommitDigest(kind: string, uri: string): DigestSet {
+  const m = kind === 'git' ? /@([0-9a-f]{40}(?:[0-9a-f]{24})?)$/.exec(uri) : null;
+  return m ? { gitCommit: m[1]! } : {};
 }
 
 /**
@@ -219,7 +236,7 @@ export interface KilnProvenance {
   statement: Statement<KilnProvenancePredicate>;
   subjects: Statement['subject'];
   builderId: string;
-  recipe: { path: string; digest: Digest; content: string };
+  recipe: { path: string; digest: Digest; content: string; lock?: { path: string; digest: Digest; content: string } };
   /** externalParameters other than `recipe`. */
   overrides: Record<string, unknown>;
   internal: Partial<KilnInternalParameters>;
@@ -260,6 +277,17 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
   const actual = `sha256:${createHash('sha256').update(content, 'utf8').digest('hex')}`;
   if (actual !== recipeDigest) {
     throw new AttestError('KILN_ATTEST_RECIPE_MISMATCH', 'the recipe embedded in the provenance does not match its digest', { expected: recipeDigest, found: actual });
+  }
+  let lock: KilnProvenance['recipe']['lock'];
+  if (recipeParam.lock !== undefined) {
+    const lockParam = obj(recipeParam.lock, 'externalParameters.recipe.lock');
+    const lockContent = str(lockParam.content, 'externalParameters.recipe.lock.content');
+    const lockDigest = toDigestOrThrow(obj(lockParam.digest, 'externalParameters.recipe.lock.digest').sha256, 'externalParameters.recipe.lock.digest.sha256');
+    const lockActual = `sha256:${createHash('sha256').update(lockContent, 'utf8').digest('hex')}`;
+    if (lockActual !== lockDigest) {
+      throw new AttestError('KILN_ATTEST_RECIPE_MISMATCH', 'the lock embedded in the provenance does not match its digest', { expected: lockDigest, found: lockActual });
+    }
+    lock = { path: str(lockParam.path, 'externalParameters.recipe.lock.path'), digest: lockDigest, content: lockContent };
   }
   const { recipe: _recipe, ...overrides } = external;
 
@@ -327,7 +355,7 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
     statement: statement as Statement<KilnProvenancePredicate>,
     subjects: statement.subject,
     builderId: str(builder.id, 'runDetails.builder.id'),
-    recipe: { path, digest: recipeDigest, content },
+    recipe: { path, digest: recipeDigest, content, ...(lock && { lock }) },
     overrides,
     internal,
     inputs,

@@ -117,6 +117,21 @@ function inputComponent(name: string, input: BuildSummary['inputs'][string], rec
   let c: CDX.Models.Component;
   if (spec?.kind === 'deb') {
     c = new Models.Component(Enums.ComponentType.Library, spec.package, { bomRef, version: spec.version, purl: debPurl(spec.package, spec.version, spec.arch) });
+  } else if (spec?.kind === 'debsrc') {
+    // purl spec, type deb: a source package is `arch=source`.
+    c = new Models.Component(Enums.ComponentType.Library, spec.package, {
+      bomRef,
+      version: spec.version,
+      purl: `pkg:deb/debian/${encodeURIComponent(spec.package)}@${encodeURIComponent(spec.version)}?arch=source`,
+    });
+  } else if (spec?.kind === 'git') {
+    const vcs = `git+${spec.url}@${spec.commit}`;
+    c = new Models.Component(Enums.ComponentType.Library, name, {
+      bomRef,
+      version: spec.commit,
+      purl: `pkg:generic/${encodeURIComponent(name)}?vcs_url=${qualifierValue(vcs).replace(/%2B/g, '+')}`,
+    });
+    c.externalReferences.add(new Models.ExternalReference(spec.url, Enums.ExternalReferenceType.VCS));
   } else if (input.kind === 'npm' || input.uri.startsWith('pkg:npm/')) {
     const parsed = /^pkg:npm\/(?:(%40[^/]+)\/)?([^@/?#]+)@([^?#]+)/.exec(input.uri);
     c = new Models.Component(Enums.ComponentType.Library, parsed ? decodeURIComponent(parsed[2]!) : name, {

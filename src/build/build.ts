@@ -4,7 +4,6 @@ import { fetchInputs } from '../fetch/index.js';
 import type { FetchedInput } from '../fetch/index.js';
 import { computeActionKey, KILN_INPUTS_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild } from '../plan/index.js';
 import type { ActionKeyMaterial, ImageIdentity, PlannedStep, PlanVariation } from '../plan/index.js';
-import { loadRecipe } from '../recipe/index.js';
 import type { ImageSpec, Recipe } from '../recipe/index.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, EngineVariation, LoadedSandboxProfile } from '../sandbox/types.js';
@@ -30,6 +29,8 @@ export interface BuildOptions {
   recipe: string | Recipe;
   /** Where artifacts and build.json go; default `./out`. */
   out?: string;
+  /** Refuse to build unless kiln.lock exists and matches the recipe (CI: no silent re-resolution). */
+  locked?: boolean;
   /** Run every step even when the action cache has its result. */
   noCache?: boolean;
   /** Steps run at once; default 2. */
@@ -70,7 +71,10 @@ export interface BuildVariation {
 export async function build(options: BuildOptions): Promise<BuildSummary> {
   const startedOn = new Date();
   const report: BuildReporter = options.reporter ?? (() => {});
-  const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
+  const recipe =
+    typeof options.recipe === 'string'
+      ? await (await import('../lock/index.js')).loadBuildRecipe(options.recipe, { locked: options.locked })
+      : options.recipe;
   if (options.attest !== false) {
     // A bad signing key is bad input: refuse it before any work, not after the build.
     const { readSigner, resolveSignKey } = await import('../attest/index.js');

@@ -5,7 +5,8 @@ import { createPlainReporter, createTerminalReporter, formatError, type Output }
 export const USAGE = `kiln — hermetic, reproducible builds
 
 usage:
-  kiln build [recipe|dir] [--out DIR] [--no-cache] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
+  kiln build [recipe|dir] [--out DIR] [--no-cache] [--locked] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
+  kiln lock [recipe|dir] [--update [NAME…]] [--json]
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
   kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
               [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
@@ -47,6 +48,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await digestCommand(rest, io);
       case 'rebuild':
         return await rebuildCommand(rest, io);
+      case 'lock': {
+        const { runLockCommand } = await import('../lock/index.js');
+        return await runLockCommand(rest, io);
+      }
       case 'check': {
         const { runCheckCommand } = await import('../check/index.js');
         return await runCheckCommand(rest, io);
@@ -104,6 +109,7 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
     json: { type: 'boolean' },
     'sign-key': { type: 'string' },
     'builder-id': { type: 'string' },
+    locked: { type: 'boolean' },
   });
   if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
@@ -116,6 +122,7 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
       recipe: positionals[0] ?? '.',
       out,
       noCache: values['no-cache'],
+      locked: values.locked,
       jobs,
       reporter,
       attest: { signKey: values['sign-key'], builderId: values['builder-id'] },

@@ -6,6 +6,7 @@ import type { DebInputSpec } from '../recipe/types.js';
 import type { Store } from '../store/types.js';
 import { inputError } from './errors.js';
 import type { Fetched } from './fetched.js';
+import { runTool, tail } from './run.js';
 import type { FetchOptions } from './types.js';
 
 // Debian policy §5.6.1 (package), §5.6.12 (version); checked so that nothing reaches apt-get's
@@ -22,6 +23,43 @@ const ARCH_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
  */
 export function debPurl(pkg: string, version: string, arch: string): string {
   return `pkg:deb/debian/${encodeURIComponent(pkg)}@${encodeURIComponent(version)}?arch=${encodeURIComponent(arch)}`;
+}
+
+/** What `kiln lock` records for a binary package: apt's URL and the SHA256 from its signed index. */
+export interface DebResolution {
+  url: string;
+  integrity: string;
+}
+
+/**
+ * Parses one line of `apt-get download --print-uris`: `'<url>' <file> <size> SHA256:<hex>`.
+ * Pure; undefined when no line carries a SHA256.
+ */
+export function parsePrintUris(text: string): DebResolution | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^'([^']+)' (\S+) (\d+) SHA256:([0-9a-f]{64})$/.exec(line.trim());
+    if (m) return { url: m[1]!, integrity: `sha256-${Buffer.from(m[4]!, 'hex').toString('base64')}` };
+  }
+  return undefined;
+}
+
+/**
+ * Resolves a binary package to its URL and integrity from apt's local (signed) index, with
+ * `apt-get download --print-uris`: nothing is downloaded. Used by `kiln lock`.
+ */
+export async function resolveDeb(spec: DebInputSpec, options: { signal?: AbortSignal } = {}): Promise<DebResolution> {
+  if (!PACKAGE_PATTERN.test(spec.package) || !VERSION_PATTERN.test(spec.version) || !ARCH_PATTERN.test(spec.arch)) {
+    throw inputError(spec, 'KILN_FETCH_UNSUPPORTED', `not a Debian package reference: ${spec.package}:${spec.arch}=${spec.version}`);
+  }
+  const target = `${spec.package}:${spec.arch}=${spec.version}`;
+  const result = await runTool('apt-get', ['download', '--print-uris', target], { cwd: tmpdir(), signal: options.signal, env: { LC_ALL: 'C' } });
+  const resolved = result.code === 0 && !result.error ? parsePrintUris(result.stdout) : undefined;
+  if (!resolved) {
+    throw inputError(spec, 'KILN_FETCH_APT', `apt-get download --print-uris ${target} failed: ${result.error?.message ?? tail(result.stderr || result.stdout)}`, {
+      hint: 'run `apt-get update` first; the version may also have left the archive',
+    });
+  }
+  return resolved;
 }
 
 interface RunResult {

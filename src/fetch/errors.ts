@@ -8,7 +8,12 @@ import type { InputSpec } from '../recipe/types.js';
  * - KILN_FETCH_HTTP: a status other than 200, a bad redirect, too many redirects.
  * - KILN_FETCH_NETWORK: connection refused, reset, timed out.
  * - KILN_FETCH_NOT_FOUND: a `path` input that does not exist.
- * - KILN_FETCH_APT: `apt-get download` failed or produced no package.
+ * - KILN_FETCH_APT: `apt-get download` / `apt-get source` failed or produced no package
+ *   (for a source package, also: apt has no deb-src sources; the hint names the lines to add).
+ * - KILN_FETCH_NPM: the npm client failed to resolve or download the package.
+ * - KILN_FETCH_GIT: git could not reach the repository, or it has no such ref or commit.
+ * - KILN_FETCH_DSC: a .dsc that cannot be read as one (no Checksums-Sha256, another package,
+ *   an unsafe file name, a source format kiln does not unpack).
  * - KILN_FETCH_UNSUPPORTED: a URL scheme other than http(s), a path that is neither a file nor
  *   a folder, `unpack` on a folder, a malformed package name.
  * - KILN_FETCH_ARCHIVE: reading the folder or unpacking the archive failed (cause: the ArchiveError).
@@ -22,6 +27,9 @@ export type FetchErrorCode =
   | 'KILN_FETCH_NETWORK'
   | 'KILN_FETCH_NOT_FOUND'
   | 'KILN_FETCH_APT'
+  | 'KILN_FETCH_NPM'
+  | 'KILN_FETCH_GIT'
+  | 'KILN_FETCH_DSC'
   | 'KILN_FETCH_UNSUPPORTED'
   | 'KILN_FETCH_ARCHIVE'
   | 'KILN_FETCH_IO'

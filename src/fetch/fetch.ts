@@ -6,6 +6,9 @@ import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { KilnError } from '../util/errors.js';
 import { debPurl, fetchDeb } from './deb.js';
+import { debsrcPurl, fetchDebsrc } from './debsrc.js';
+import { fetchGit, gitUri } from './git.js';
+import { fetchNpm, npmPurl } from './npm.js';
 import { FetchError, inputError } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { assertUsableIntegrity } from './integrity.js';
@@ -19,6 +22,8 @@ export const FETCH_CONCURRENCY = 4;
 /** Ref namespaces: SRI → the blob (or folder tree) it pins; archive blob → its unpacked tree. */
 const REF_INTEGRITY = 'integrity';
 const REF_UNPACKED = 'unpacked';
+/** A source package's .dsc blob → its unpacked source tree. */
+const REF_DEBSRC = 'debsrc';
 
 /** For provenance `resolvedDependencies`. */
 export function inputUri(spec: InputSpec): string {
@@ -29,6 +34,12 @@ export function inputUri(spec: InputSpec): string {
       return spec.url;
     case 'deb':
       return debPurl(spec.package, spec.version, spec.arch);
+    case 'npm':
+      return npmPurl(spec.package, spec.version);
+    case 'git':
+      return gitUri(spec.url, spec.commit);
+    case 'debsrc':
+      return debsrcPurl(spec.package, spec.version);
   }
 }
 
@@ -43,10 +54,9 @@ export async function fetchInput(store: Store, spec: InputSpec, options: FetchOp
   try {
     assertUsableIntegrity(spec);
     const hit = await store.getRef(REF_INTEGRITY, spec.integrity);
-    let fetched: Fetched;
-    if (hit) {
-      fetched = await fromCache(store, spec, hit, options);
-    } else {
+    let fetched: Fetched | undefined;
+    if (hit) fetched = await fromCache(store, spec, hit, options);
+    if (!fetched) {
       fetched = await fetchByKind(store, spec, options);
       await store.setRef(REF_INTEGRITY, spec.integrity, fetched.digest);
     }
@@ -59,14 +69,14 @@ export async function fetchInput(store: Store, spec: InputSpec, options: FetchOp
       size: fetched.size,
       uri: inputUri(spec),
       mount,
-      cached: hit !== undefined,
+      cached: hit !== undefined && fetched !== undefined,
     };
   } catch (err) {
     throw toFetchError(spec, err, options.signal);
   }
 }
 
-function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
+async function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
   switch (spec.kind) {
     case 'path':
       return fetchPath(store, spec, options);
@@ -74,6 +84,15 @@ function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Prom
       return fetchUrl(store, spec, options);
     case 'deb':
       return fetchDeb(store, spec, options);
+    case 'npm':
+      return fetchNpm(store, spec, options);
+    case 'git':
+      return fetchGit(store, spec, options);
+    case 'debsrc': {
+      const { tree, ...fetched } = await fetchDebsrc(store, spec, options);
+      await store.setRef(REF_DEBSRC, fetched.digest, tree);
+      return fetched;
+    }
   }
 }
 
@@ -82,9 +101,16 @@ function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Prom
  * pin a file or a folder: a stat of the path (no read) says which, and gives the exec bit;
  * if the path is gone, a blob that is a tree manifest is taken as the folder.
  */
-async function fromCache(store: Store, spec: InputSpec, digest: Digest, options: FetchOptions): Promise<Fetched> {
+async function fromCache(store: Store, spec: InputSpec, digest: Digest, options: FetchOptions): Promise<Fetched | undefined> {
   const size = (await stat(store.blobPath(digest))).size;
   const file = (executable: boolean): Fetched => ({ digest, size, mount: { kind: 'file', digest, size, executable } });
+  // A git input's integrity pins its tree; a source package's pins its .dsc, whose unpacked
+  // tree has its own ref (when that is gone, the input is fetched again: undefined).
+  if (spec.kind === 'git') return { digest, size, mount: { kind: 'tree', tree: digest } };
+  if (spec.kind === 'debsrc') {
+    const tree = await store.getRef(REF_DEBSRC, digest);
+    return tree && (await store.has(tree)) ? { digest, size, mount: { kind: 'tree', tree } } : undefined;
+  }
   if (spec.kind !== 'path') return file(false);
   const info = await stat(resolveInputPath(spec, options.recipeDir)).catch(() => undefined);
   if (info?.isDirectory()) return { digest, size, mount: { kind: 'tree', tree: digest } };

@@ -1,10 +1,17 @@
 export { fetchInput, fetchInputs, inputUri, FETCH_CONCURRENCY } from './fetch.js';
 export { FetchError } from './errors.js';
 export type { FetchErrorCode } from './errors.js';
-export { debPurl } from './deb.js';
+export { debPurl, parsePrintUris, resolveDeb } from './deb.js';
+export type { DebResolution } from './deb.js';
 export { fetchUrl, DEFAULT_URL_TIMEOUT_MS, MAX_REDIRECTS } from './url.js';
 export type { UrlFetchSettings } from './url.js';
 export { resolveInputPath } from './path.js';
 export type { FetchedInput, FetchOptions, InputMount } from './types.js';
 export { digestPath } from './digest-path.js';
 export type { PathDigest } from './digest-path.js';
+export { compareSemver, npmPurl, parseNpmView, resolveNpm } from './npm.js';
+export type { NpmResolution } from './npm.js';
+export { gitPurl, gitUri, ingestGitCommit, parseLsRemote, resolveGitRef, treeIntegrity } from './git.js';
+export type { GitTree } from './git.js';
+export { composeSourceTree, debsrcPurl, dscRole, parseDsc, planSourceUnpack, resolveDebsrc, sourceDirName } from './debsrc.js';
+export type { DebsrcResolution, Dsc, DscFile, DscRole, UnpackPlan } from './debsrc.js';

@@ -14,7 +14,7 @@ export interface FetchedInput {
   /** The recipe's SRI, verified. */
   integrity: string;
   size: number;
-  /** For provenance `resolvedDependencies`: the URL, `pkg:deb/debian/<name>@<version>?arch=<arch>`, or `file:<path relative to the recipe>`. */
+  /** For provenance `resolvedDependencies`: the URL, a purl (`pkg:deb/…`, `pkg:npm/…`, `pkg:deb/…?arch=source` for debsrc), `git+<url>@<commit>`, or `file:<path relative to the recipe>`. */
   uri: string;
   mount: InputMount;
   /** true when nothing had to be downloaded or read: the store had it by integrity. */

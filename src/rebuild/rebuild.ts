@@ -99,7 +99,17 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
 
   const workDir = await mkdtemp(join(tmpdir(), 'kiln-rebuild-'));
   try {
-    const recipe = parseRecipe(provenance.recipe.content, join(workDir, basename(provenance.recipe.path) || 'kiln.yaml'));
+    const recipeFile = join(workDir, basename(provenance.recipe.path) || 'kiln.yaml');
+    let recipe: Recipe;
+    if (provenance.recipe.lock) {
+      // The original build filled unpinned inputs from its kiln.lock: the provenance carries it.
+      const { applyLock, parseLock } = await import('../lock/index.js');
+      const lockFile = join(workDir, basename(provenance.recipe.lock.path) || 'kiln.lock');
+      const lockText = provenance.recipe.lock.content;
+      recipe = applyLock(parseRecipe(provenance.recipe.content, recipeFile, { allowUnpinned: true }), { file: lockFile, text: lockText, lock: parseLock(lockText, lockFile) });
+    } else {
+      recipe = parseRecipe(provenance.recipe.content, recipeFile);
+    }
     supplyPathInputs(recipe, options.inputs ?? {}, options.provenance);
     assertDependenciesMatchRecipe(recipe, provenance.inputs, options.provenance);
 

@@ -1,6 +1,6 @@
 import { RecipeError } from './errors.js';
 import { findCycle } from './graph.js';
-import type { Recipe } from './types.js';
+import type { InputSpec, Recipe } from './types.js';
 import type { Locator } from './yaml.js';
 
 /**
@@ -8,12 +8,13 @@ import type { Locator } from './yaml.js';
  * Runs on the built model; `locator` points each error at the exact value that is wrong.
  * Order is reading order within each kind, inputs first, so the first error is stable.
  */
-export function checkRecipe(recipe: Recipe, locator: Locator): void {
+export function checkRecipe(recipe: Recipe, locator: Locator, options: { allowUnpinned?: boolean } = {}): void {
   for (const input of Object.values(recipe.inputs)) {
-    if (input.integrity === '') {
-      throw new RecipeError('KILN_RECIPE_UNPINNED', `input "${input.name}" has no integrity`, {
+    const unpinned = options.allowUnpinned ? undefined : unpinnedReason(input);
+    if (unpinned !== undefined) {
+      throw new RecipeError('KILN_RECIPE_UNPINNED', `input "${input.name}" ${unpinned}`, {
         where: input.where,
-        hint: 'add `integrity: sha256-<base64>` (`kiln lock` fills it in); kiln builds only from pinned inputs',
+        hint: 'run `kiln lock` to resolve it into kiln.lock beside the recipe (or write `integrity: sha256-<base64>`); kiln builds only from pinned inputs',
       });
     }
     if (input.kind === 'url') {
@@ -71,5 +72,24 @@ export function checkRecipe(recipe: Recipe, locator: Locator): void {
       where: recipe.steps[cycle[0]!]!.where,
       hint: through.length > 0 ? through.join('; ') : 'remove one of these `needs`',
     });
+  }
+}
+
+/** An exact semver version as npm publishes: no range, no tag. */
+export const NPM_EXACT_VERSION = /^(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/** Why an input cannot be built from as written, or undefined when it is pinned. */
+export function unpinnedReason(input: InputSpec): string | undefined {
+  if (input.integrity === '') return 'has no integrity';
+  switch (input.kind) {
+    case 'npm':
+      return NPM_EXACT_VERSION.test(input.version) ? undefined : `names npm version "${input.version}", not an exact version`;
+    case 'git':
+      return input.commit === '' ? 'names no commit' : undefined;
+    case 'path':
+    case 'url':
+    case 'deb':
+    case 'debsrc':
+      return undefined;
   }
 }

@@ -1,14 +1,20 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecipeError } from './errors.js';
-import { parseRecipe } from './parse.js';
+import { parseRecipe, type ParseRecipeOptions } from './parse.js';
 import type { Recipe } from './types.js';
 
 /** The file a folder's recipe lives in. */
 export const RECIPE_FILE_NAME = 'kiln.yaml';
 
 /** Reads a recipe file, or `<dir>/kiln.yaml` for a folder, and parses it. */
-export async function loadRecipe(pathOrDir: string): Promise<Recipe> {
+export async function loadRecipe(pathOrDir: string, options: ParseRecipeOptions = {}): Promise<Recipe> {
+  const { file, text } = await readRecipeText(pathOrDir);
+  return parseRecipe(text, file, options);
+}
+
+/** The recipe file's path (`<dir>/kiln.yaml` for a folder) and its text, strictly UTF-8. */
+export async function readRecipeText(pathOrDir: string): Promise<{ file: string; text: string }> {
   let file = pathOrDir;
   try {
     if ((await stat(pathOrDir)).isDirectory()) file = join(pathOrDir, RECIPE_FILE_NAME);
@@ -31,7 +37,7 @@ export async function loadRecipe(pathOrDir: string): Promise<Recipe> {
   } catch (err) {
     throw new RecipeError('KILN_RECIPE_SYNTAX', `recipe ${file} is not valid UTF-8`, { where: { file }, cause: err });
   }
-  return parseRecipe(text, file);
+  return { file, text };
 }
 
 function notFound(path: string, cause: unknown): RecipeError {

@@ -11,6 +11,12 @@ interface RawInput {
   url?: string;
   deb?: string;
   arch?: string;
+  npm?: string;
+  git?: string;
+  commit?: string;
+  ref?: string;
+  debsrc?: string;
+  dsc?: string;
   integrity?: string;
   unpack?: boolean;
 }
@@ -46,12 +52,20 @@ interface RawRecipe {
  * errors and sets `file`/`dir` (resolved to absolute paths); nothing is read.
  * Throws RecipeError with file:line:column for the first problem found.
  */
-export function parseRecipe(text: string, file: string): Recipe {
+export interface ParseRecipeOptions {
+  /**
+   * Accept inputs that are not pinned yet (no integrity, a git ref without commit, an npm
+   * range): what `kiln lock` resolves, and what loadBuildRecipe fills from kiln.lock.
+   */
+  allowUnpinned?: boolean;
+}
+
+export function parseRecipe(text: string, file: string, options: ParseRecipeOptions = {}): Recipe {
   const absolute = resolve(file);
   const { data, locator } = readYaml(text, absolute);
   assertRecipeShape(data, locator);
   const recipe = toRecipe(data as RawRecipe, text, absolute, locator);
-  checkRecipe(recipe, locator);
+  checkRecipe(recipe, locator, { allowUnpinned: options.allowUnpinned === true });
   return recipe;
 }
 
@@ -91,7 +105,19 @@ function toInput(name: string, raw: RawInput, locator: Locator): InputSpec {
   const base = { name, integrity: raw.integrity ?? '', unpack: raw.unpack ?? false, where: locator.key(['inputs', name]) };
   if (raw.path !== undefined) return { ...base, kind: 'path', path: raw.path };
   if (raw.url !== undefined) return { ...base, kind: 'url', url: raw.url };
-  // The schema guarantees exactly one of path, url, deb, and deb's `<package>=<version>` form.
+  if (raw.npm !== undefined) {
+    // The name may start with `@scope/`: the version follows the last `@`.
+    const at = raw.npm.lastIndexOf('@');
+    return { ...base, kind: 'npm', package: raw.npm.slice(0, at), version: raw.npm.slice(at + 1) };
+  }
+  if (raw.git !== undefined) {
+    return { ...base, kind: 'git', url: raw.git, commit: raw.commit ?? '', ...(raw.ref !== undefined && { ref: raw.ref }) };
+  }
+  if (raw.debsrc !== undefined) {
+    const eq = raw.debsrc.indexOf('=');
+    return { ...base, kind: 'debsrc', package: raw.debsrc.slice(0, eq), version: raw.debsrc.slice(eq + 1), ...(raw.dsc !== undefined && { dsc: raw.dsc }) };
+  }
+  // The schema guarantees exactly one source key, and deb's `<package>=<version>` form.
   const deb = raw.deb!;
   const eq = deb.indexOf('=');
   return { ...base, kind: 'deb', package: deb.slice(0, eq), version: deb.slice(eq + 1), arch: raw.arch ?? 'amd64' };

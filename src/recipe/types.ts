@@ -32,8 +32,44 @@ export interface DebInputSpec extends InputBase {
   arch: string;
 }
 
+/**
+ * An npm package tarball, fetched through the user's npm client. `version` is exact once
+ * pinned; unpinned (no integrity) it may be a range or dist-tag that `kiln lock` resolves.
+ */
+export interface NpmInputSpec extends InputBase {
+  kind: 'npm';
+  /** Package name, scoped or not: `left-pad`, `@scope/name`. */
+  package: string;
+  version: string;
+  /** The registry's tarball URL as npm reported it when locked (informational: npm fetches). */
+  tarball?: string;
+}
+/**
+ * The tree of a git commit, without .git; `integrity` pins the tree manifest, like a folder.
+ * `commit` is '' until `kiln lock` resolves `ref` (default HEAD).
+ */
+export interface GitInputSpec extends InputBase {
+  kind: 'git';
+  url: string;
+  commit: string;
+  ref?: string;
+}
+/**
+ * A Debian source package: `integrity` pins the .dsc, whose Checksums-Sha256 pin every file
+ * it lists; the input is the unpacked source tree `<source>-<upstream version>/`.
+ */
+export interface DebsrcInputSpec extends InputBase {
+  kind: 'debsrc';
+  /** Source package name, e.g. `hello`. */
+  package: string;
+  /** Exact Debian version, e.g. `2.10-3`. */
+  version: string;
+  /** URL of the .dsc when not fetched through apt's deb-src sources (http, https, file). */
+  dsc?: string;
+}
+
 /** Variants by `kind`; handled by exhaustive switches. */
-export type InputSpec = PathInputSpec | UrlInputSpec | DebInputSpec;
+export type InputSpec = PathInputSpec | UrlInputSpec | DebInputSpec | NpmInputSpec | GitInputSpec | DebsrcInputSpec;
 
 interface ImageBase {
   name: string;
@@ -99,6 +135,11 @@ export interface Recipe {
   env: Record<string, string>;
   steps: Record<string, StepSpec>;
   artifacts: ArtifactSpec[];
+  /**
+   * The kiln.lock whose pins were applied (loadBuildRecipe), when any: provenance should
+   * record it beside the recipe, since the recipe text alone no longer pins every input.
+   */
+  lock?: { file: string; text: string; digest: `sha256:${string}` };
 }
 
 /** `-e`: a failing command fails the step, as CI systems do. */

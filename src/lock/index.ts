@@ -1,0 +1,12 @@
+export { LockError } from './errors.js';
+export type { LockErrorCode } from './errors.js';
+export { LOCK_FILE_NAME, LOCK_FORMAT } from './types.js';
+export type { InputSource, Lock, LockedInput } from './types.js';
+export { imageSource, inputSource, lockChanges, lockToText, parseLock, specsDigest } from './format.js';
+export { applyLock } from './apply.js';
+export type { ApplyLockOptions } from './apply.js';
+export { loadBuildRecipe, lockFileFor, readLock } from './load.js';
+export type { LoadBuildRecipeOptions } from './load.js';
+export { lockRecipe } from './resolve.js';
+export type { LockRecipeOptions, LockResult } from './resolve.js';
+export { LOCK_USAGE, runLockCommand } from './command.js';

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { resolve as resolvePath, isAbsolute } from 'node:path';
+import { digestPath, ingestGitCommit, resolveDeb, resolveDebsrc, resolveGitRef, resolveNpm, treeIntegrity } from '../fetch/index.js';
+import { fetchUrl } from '../fetch/url.js';
+import { parseRecipe } from '../recipe/parse.js';
+import { readRecipeText } from '../recipe/load.js';
+import { unpinnedReason } from '../recipe/check.js';
+import type { InputSpec, Recipe } from '../recipe/types.js';
+import { createStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { canonicalJSON } from '../util/canonical-json.js';
+import { digestHex } from '../util/digest.js';
+import { LockError } from './errors.js';
+import { imageSource, inputSource, lockToText, specsDigest } from './format.js';
+import { lockFileFor, readLock } from './load.js';
+import { LOCK_FORMAT, type Lock, type LockedInput } from './types.js';
+
+export interface LockRecipeOptions {
+  /** Re-resolve these inputs (true: all) even when the lock already pins their source. */
+  update?: string[] | true;
+  /** Where fetched content goes (url, path, git inputs are hashed through it); default the user's store. */
+  store?: Store;
+  signal?: AbortSignal;
+  /** Called as each input is resolved (`reused`: the lock's entry still matched). */
+  onInput?: (name: string, reused: boolean) => void;
+}
+
+export interface LockResult {
+  lockFile: string;
+  lock: Lock;
+  /** Inputs and images whose entry was added, changed or removed; empty when the lock was already current. */
+  changed: string[];
+}
+
+/**
+ * `kiln lock`: resolves every input of the recipe to exact versions, URLs and SRI digests and
+ * writes kiln.lock beside it (atomically, only when something changed). An entry whose
+ * recorded source still matches the recipe is kept unless `update` names it. Besides fetch,
+ * this is the only step that touches the network: npm, git and apt are asked through the
+ * user's own clients; url, path and git content is hashed into the store (so the next build
+ * finds it there by integrity).
+ */
+export async function lockRecipe(recipeFile: string, options: LockRecipeOptions = {}): Promise<LockResult> {
+  const { file, text } = await readRecipeText(recipeFile);
+  const recipe = parseRecipe(text, file, { allowUnpinned: true });
+  const lockFile = lockFileFor(recipe.file);
+  const previous = await readLock(lockFile).catch((err: unknown) => {
+    // A corrupt lock is simply rewritten when everything is being re-resolved.
+    if (options.update === true && err instanceof LockError && err.code === 'KILN_LOCK_INVALID') return undefined;
+    throw err;
+  });
+  const update = options.update === true ? new Set(Object.keys(recipe.inputs)) : new Set(options.update ?? []);
+  for (const name of update) {
+    if (!Object.hasOwn(recipe.inputs, name)) {
+      throw new LockError('KILN_LOCK_UNKNOWN_INPUT', `--update ${name}: the recipe has no input "${name}"`, {
+        where: { file: recipe.file },
+        hint: `inputs: ${Object.keys(recipe.inputs).join(', ') || '(none)'}`,
+      });
+    }
+  }
+  let store = options.store;
+  const getStore = async () => (store ??= await createStore());
+
+  const inputs: Record<string, LockedInput> = {};
+  for (const spec of Object.values(recipe.inputs)) {
+    const old = previous && Object.hasOwn(previous.lock.inputs, spec.name) ? previous.lock.inputs[spec.name] : undefined;
+    const reuse = old !== undefined && !update.has(spec.name) && old.kind === spec.kind && canonicalJSON(old.source) === canonicalJSON(inputSource(spec));
+    inputs[spec.name] = reuse ? old : await resolveInput(spec, recipe, getStore, options.signal);
+    options.onInput?.(spec.name, reuse);
+  }
+  const lock: Lock = {
+    kiln: LOCK_FORMAT,
+    recipe: { specs: specsDigest(recipe) },
+    inputs,
+    images: Object.fromEntries(Object.values(recipe.images).map((s) => [s.name, imageSource(s)])),
+  };
+  const changed = diffLocks(previous?.lock, lock);
+  const next = lockToText(lock);
+  if (next !== previous?.text) await writeAtomic(lockFile, next);
+  return { lockFile, lock, changed };
+}
+
+/** Names of inputs (`input:x`) and images (`image:x`) whose entry differs between two locks. */
+function diffLocks(before: Lock | undefined, after: Lock): string[] {
+  const out: string[] = [];
+  const compare = (kind: 'input' | 'image', a: Record<string, unknown>, b: Record<string, unknown>) => {
+    for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (canonicalJSON(a[name] ?? null) !== canonicalJSON(b[name] ?? null)) out.push(`${kind}:${name}`);
+    }
+  };
+  compare('input', before?.inputs ?? {}, after.inputs);
+  compare('image', before?.images ?? {}, after.images);
+  return out.sort();
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text, { flag: 'wx' });
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw new LockError('KILN_LOCK_IO', `cannot write ${file}: ${(err as Error).message}`, { where: { file }, cause: err });
+  }
+}
+
+function sriOfDigest(digest: `sha256:${string}`): string {
+  return `sha256-${Buffer.from(digestHex(digest), 'hex').toString('base64')}`;
+}
+
+/** One input resolved. A pin written in the recipe is recorded as it is: the lock never second-guesses it. */
+async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Promise<Store>, signal?: AbortSignal): Promise<LockedInput> {
+  const source = inputSource(spec);
+  const written = spec.integrity !== '' && unpinnedReason(spec) === undefined;
+  switch (spec.kind) {
+    case 'path': {
+      if (written) return { kind: 'path', source, integrity: spec.integrity };
+      const abs = isAbsolute(spec.path) ? spec.path : resolvePath(recipe.dir, spec.path);
+      const pinned = await digestPath(await getStore(), abs);
+      return { kind: 'path', source, integrity: pinned.integrity };
+    }
+    case 'url': {
+      if (written) return { kind: 'url', source, integrity: spec.integrity };
+      const store = await getStore();
+      // No expected integrity: this download is what decides it.
+      const fetched = await fetchUrl(store, { ...spec, integrity: undefined as unknown as string }, { recipeDir: recipe.dir, ...(signal && { signal }) });
+      const integrity = sriOfDigest(fetched.digest);
+      await store.setRef('integrity', integrity, fetched.digest);
+      return { kind: 'url', source, integrity, url: spec.url };
+    }
+    case 'deb': {
+      if (written) return { kind: 'deb', source, integrity: spec.integrity };
+      const resolved = await resolveDeb(spec, { ...(signal && { signal }) });
+      return { kind: 'deb', source, integrity: resolved.integrity, url: resolved.url };
+    }
+    case 'npm': {
+      if (written) return { kind: 'npm', source, integrity: spec.integrity, version: spec.version };
+      const resolved = await resolveNpm(spec, { cwd: recipe.dir, ...(signal && { signal }) });
+      return { kind: 'npm', source, integrity: spec.integrity || resolved.integrity, version: resolved.version, url: resolved.tarball };
+    }
+    case 'git': {
+      const commit = spec.commit !== '' ? spec.commit : await resolveGitRef(spec, { cwd: recipe.dir, ...(signal && { signal }) });
+      if (spec.integrity !== '') return { kind: 'git', source, integrity: spec.integrity, commit };
+      const store = await getStore();
+      const tree = await ingestGitCommit(store, { ...spec, commit }, { ...(signal && { signal }) });
+      const integrity = treeIntegrity(tree.manifestBytes);
+      await store.setRef('integrity', integrity, tree.digest);
+      return { kind: 'git', source, integrity, commit };
+    }
+    case 'debsrc': {
+      if (written) return { kind: 'debsrc', source, integrity: spec.integrity, ...(spec.dsc !== undefined && { url: spec.dsc }) };
+      const resolved = await resolveDebsrc(spec, { ...(signal && { signal }) });
+      return { kind: 'debsrc', source, integrity: resolved.integrity, url: resolved.dsc, files: resolved.files };
+    }
+  }
+}

@@ -125,6 +125,15 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     }
   };
 
+  /** Unpacked once per tarball digest: the ref makes later builds skip reading the archive at all. */
+  const unpackRootfs = async (blob: Digest, label: string): Promise<Digest> => {
+    const known = await store.getRef('rootfs', blob);
+    if (known) return known;
+    const { digest } = await (await archive()).unpackArchive(store, blob, { label, links: 'any' });
+    await store.setRef('rootfs', blob, digest);
+    return digest;
+  };
+
   /** A rootfs input as a tree: a folder or an unpacked input already is one; a tarball is unpacked here. */
   const rootfsTree = (inputName: string): Promise<Digest> => {
     let tree = rootfsTrees.get(inputName);
@@ -133,8 +142,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       tree =
         mount.kind === 'tree'
           ? Promise.resolve(mount.tree)
-          : archive().then((a) => a.unpackArchive(store, mount.digest, { label: inputName, links: 'any' })).then(
-              (t) => t.digest,
+          : unpackRootfs(mount.digest, inputName).then(
+              (t) => t,
               (err: unknown) => {
                 throw new BuildError('KILN_BUILD_BAD_ROOTFS', `input "${inputName}" is not a root filesystem archive kiln can unpack`, {
                   cause: err,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { BuildSummary } from '../build/summary.js';
+import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
 import { isDigest, type Digest } from '../util/digest.js';
 import { AttestError } from './errors.js';
@@ -71,6 +72,8 @@ export interface ProvenanceOptions {
 const INPUT_PREFIX = 'input:';
 const IMAGE_PREFIX = 'image:';
 const STEP_PREFIX = 'step:';
+/** A Debian package a `debian` image was assembled from: `deb:<image>/<package>`. */
+const DEB_PREFIX = 'deb:';
 
 export function buildProvenance(summary: BuildSummary, recipe: Recipe, options: ProvenanceOptions): Statement<KilnProvenancePredicate> {
   if (summary.recipe.digest !== recipe.digest) {
@@ -145,7 +148,7 @@ export function sriExtraDigests(integrity: string): DigestSet {
 }
 
 function imageDependencies(summary: BuildSummary, recipe: Recipe): ResourceDescriptor[] {
-  return Object.entries(summary.images).map(([name, image]): ResourceDescriptor => {
+  return Object.entries(summary.images).flatMap(([name, image]): ResourceDescriptor | ResourceDescriptor[] => {
     const spec = recipe.images[name];
     if (!spec) throw new AttestError('KILN_ATTEST_RECIPE_MISMATCH', `the build summary has an image "${name}" the recipe does not define`);
     switch (spec.kind) {
@@ -161,8 +164,36 @@ function imageDependencies(summary: BuildSummary, recipe: Recipe): ResourceDescr
         const ref = image.ref ?? spec.ref;
         return { uri: ociUri(ref), name: `${IMAGE_PREFIX}${name}`, digest: { sha256: ociDigestHex(ref) }, annotations: { kind: 'oci', ref } };
       }
+      case 'debian': {
+        if (!image.tree) throw new AttestError('KILN_ATTEST_BAD_PROVENANCE', `image ${name} has no tree digest in the build summary`);
+        // The configured rootfs, then every package it was assembled from, pinned as the lock
+        // pinned it: a rebuilder fetches exactly these .debs (purl + sha256 of the .deb).
+        return [
+          {
+            name: `${IMAGE_PREFIX}${name}`,
+            digest: { sha256: hexOf(image.tree, `image ${name} tree`) },
+            annotations: { kind: 'debian', from: spec.packages.join(' '), arch: spec.arch },
+          },
+          ...spec.pins.map((pin): ResourceDescriptor => ({
+            uri: debPurl(pin.package, pin.version, pin.arch),
+            name: `${DEB_PREFIX}${name}/${pin.package}`,
+            digest: sriDigestSet(pin.integrity),
+            annotations: { image: name, integrity: pin.integrity, ...(pin.required && { required: true }) },
+          })),
+        ];
+      }
     }
   });
+}
+
+/** Every hash of an SRI as hex, by algorithm (a lock's .deb pins are sha256). */
+function sriDigestSet(integrity: string): DigestSet {
+  const out: DigestSet = {};
+  for (const token of integrity.trim().split(/\s+/)) {
+    const m = /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(token);
+    if (m) out[m[1]!] = Buffer.from(m[2]!, 'base64').toString('hex');
+  }
+  return out;
 }
 
 /** `oci://<registry>/<repository>@sha256:<hex>`: the reference as pulled, under a scheme (docs/buildtypes/recipe-v1.md). */
@@ -213,8 +244,8 @@ export interface ResolvedInput {
 
 export interface ResolvedImage {
   name: string;
-  kind: 'rootfs' | 'step' | 'oci';
-  /** The tree digest (rootfs, step) or the registry digest (oci). */
+  kind: 'rootfs' | 'step' | 'oci' | 'debian';
+  /** The tree digest (rootfs, step, debian) or the registry digest (oci). */
   digest: Digest;
   /** The input (rootfs) or step (step) it came from. */
   from?: string;
@@ -318,7 +349,7 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
       });
     } else if (dep.name.startsWith(IMAGE_PREFIX)) {
       const kind = annotations.kind;
-      if (kind !== 'rootfs' && kind !== 'step' && kind !== 'oci') throw badShape(`${where}.annotations.kind is not rootfs, step or oci`);
+      if (kind !== 'rootfs' && kind !== 'step' && kind !== 'oci' && kind !== 'debian') throw badShape(`${where}.annotations.kind is not rootfs, step, oci or debian`);
       const digest = toDigestOrThrow(obj(dep.digest, `${where}.digest`).sha256, `${where}.digest.sha256`);
       const image: ResolvedImage = { name: dep.name.slice(IMAGE_PREFIX.length), kind, digest };
       if (kind === 'oci') image.ref = str(annotations.ref, `${where}.annotations.ref`);

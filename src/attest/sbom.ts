@@ -68,6 +68,16 @@ export function buildSbom(summary: BuildSummary, recipe: Recipe, options: SbomOp
     c.properties.add(new Models.Property('kiln:image:kind', spec?.kind ?? image.kind));
     if (spec?.kind === 'rootfs') c.properties.add(new Models.Property('kiln:image:from', `input:${spec.input}`));
     if (spec?.kind === 'step') c.properties.add(new Models.Property('kiln:image:from', `step:${spec.step}`));
+    if (spec?.kind === 'debian') {
+      // Every .deb the image was assembled from, with its purl and the sha256 the lock pinned.
+      for (const pin of spec.pins) {
+        const deb = new Models.Component(Enums.ComponentType.Library, pin.package, { bomRef: `deb:${name}/${pin.package}`, version: pin.version, purl: debPurl(pin.package, pin.version, pin.arch) });
+        const m = /^sha256-([A-Za-z0-9+/]{43}=)/.exec(pin.integrity);
+        if (m) deb.hashes.set(Enums.HashAlgorithm['SHA-256'], Buffer.from(m[1]!, 'base64').toString('hex'));
+        components.set(deb.bomRef.value!, deb);
+        c.dependencies.add(deb.bomRef);
+      }
+    }
     components.set(c.bomRef.value!, c);
   }
   const graph = dependencyGraph(recipe);

@@ -2,14 +2,16 @@ import PQueue from 'p-queue';
 import type { PackLayer } from '../archive/index.js';
 import { fetchInputs } from '../fetch/index.js';
 import type { FetchedInput } from '../fetch/index.js';
-import { computeActionKey, KILN_INPUTS_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild } from '../plan/index.js';
+import { computeActionKey, KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild, stepScript } from '../plan/index.js';
 import type { ActionKeyMaterial, ImageIdentity, PlannedStep, PlanVariation } from '../plan/index.js';
-import type { ImageSpec, Recipe } from '../recipe/index.js';
+import { DEFAULT_SHELL } from '../recipe/index.js';
+import type { DebianImageSpec, ImageSpec, Recipe } from '../recipe/index.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, EngineVariation, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
-import type { Digest } from '../util/digest.js';
+import { canonicalJSON } from '../util/canonical-json.js';
+import { sha256Digest, type Digest } from '../util/digest.js';
 import { kilnVersion } from '../util/package.js';
 import { relative } from 'node:path';
 import { exportArtifacts } from './artifacts.js';
@@ -122,6 +124,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
         return { kind: 'tree', tree: await runStep(spec.step) };
       case 'oci':
         return { kind: 'oci', ref: spec.ref };
+      case 'debian':
+        return { kind: 'tree', tree: await debianImage(spec) };
     }
   };
 
@@ -156,13 +160,110 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     return tree;
   };
 
+  /**
+   * A `debian` image: its configured root filesystem, made by an implicit step (`image:<name>`)
+   * that runs before the steps using it. Once per image per build; cached by its action key.
+   */
+  const debianTrees = new Map<string, Promise<Digest>>();
+  const debianImage = (spec: DebianImageSpec): Promise<Digest> => {
+    let tree = debianTrees.get(spec.name);
+    if (!tree) {
+      tree = assembleDebianImage(spec);
+      debianTrees.set(spec.name, tree);
+      tree.catch(() => abort.abort());
+    }
+    return tree;
+  };
+
+  const assembleDebianImage = async (spec: DebianImageSpec): Promise<Digest> => {
+    const image = await import('../image/index.js');
+    const stepName = `image:${spec.name}`;
+    const exception = profile.profile.exceptions?.[image.DEBIAN_ASSEMBLY_EXCEPTION];
+    if (!exception) {
+      throw new BuildError('KILN_BUILD_BAD_ROOTFS', `image "${spec.name}": the sandbox profile grants no "${image.DEBIAN_ASSEMBLY_EXCEPTION}" exception, which assembling a debian image needs`, { where: spec.where });
+    }
+    // The stage-1 tree is a pure function of the pins: found by them, nothing is fetched or unpacked.
+    const stage1Key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v1', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
+    let stage1 = await store.getRef('debian-stage1', stage1Key);
+    if (!stage1 || !(await store.has(stage1))) {
+      report({ type: 'fetch-start', input: stepName });
+      const debs = await image.fetchDebianPackages(store, spec.pins, { signal: abort.signal });
+      report({ type: 'fetch-done', input: stepName, cached: debs.every((d) => d.cached), size: debs.reduce((n, d) => n + d.size, 0) });
+      stage1 = await image.debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
+      await store.setRef('debian-stage1', stage1Key, stage1);
+    }
+    const env = Object.fromEntries(
+      Object.entries({ ...profile.profile.env, SOURCE_DATE_EPOCH: String(recipe.sourceDateEpoch), KILN_OUT: KILN_OUT_DIR }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    const argv = [...DEFAULT_SHELL, stepScript(profile.profile, image.DEBIAN_ASSEMBLY_SCRIPT)];
+    const identity: ImageIdentity = { kind: 'tree', tree: stage1 };
+    // The exception's user and capabilities are in the profile digest; the user is also here.
+    const material: ActionKeyMaterial = {
+      kiln: 'action-key/v1', image: identity, argv, env, user: exception.user, inputs: {}, needs: {},
+      sourceDateEpoch: recipe.sourceDateEpoch, platform: PLATFORM, sandboxProfile: profile.digest, normalize: false,
+    };
+    const actionKey = computeActionKey(material);
+    const reused = options.reuse?.get(actionKey);
+    if (reused) return reused.outputTree;
+    if (!options.noCache) {
+      const hit = await store.getAction(actionKey);
+      if (hit) {
+        report({ type: 'step-cached', step: stepName, actionKey });
+        return hit.outputTree;
+      }
+    }
+    const engine = await getEngine();
+    const { ingestTar, packLayers } = await archive();
+    const engineImage = await ensureImage(engine, spec.name, identity);
+    const layers: PackLayer[] = [
+      { prefix: KILN_WORK_DIR.slice(1), source: { kind: 'dir', mode: 0o755 }, uid: 0, gid: 0, readOnly: false },
+      { prefix: 'kiln/out', source: { kind: 'dir', mode: 0o755 }, uid: 0, gid: 0, readOnly: false },
+      { prefix: 'tmp', source: { kind: 'dir', mode: 0o1777 }, uid: 0, gid: 0, readOnly: false },
+    ];
+    report({ type: 'step-start', step: stepName, actionKey });
+    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: stepName, stream, line }));
+    let outputTree: Digest | undefined;
+    let run;
+    try {
+      run = await engine.runStep({
+        step: stepName,
+        image: engineImage,
+        argv,
+        env,
+        user: exception.user,
+        exception: image.DEBIAN_ASSEMBLY_EXCEPTION,
+        input: () => packLayers(store, layers, { mtime }),
+        onOutput: (chunk, stream) => log.write(chunk, stream),
+        // Not normalized: a root filesystem's .gz files are package content, not build output.
+        collect: async (tar) => {
+          outputTree = (await ingestTar(store, tar, { label: stepName, strip: 'out', links: 'any' })).digest;
+        },
+        signal: abort.signal,
+        timeoutMs: options.stepTimeoutMs,
+      });
+    } catch (err) {
+      await log.close().catch(() => undefined);
+      report({ type: 'step-failed', step: stepName, reason: (err as Error).message });
+      throw err;
+    }
+    const logDigest = await log.close();
+    if (run.exitCode !== 0 || !outputTree) {
+      const reason = run.killed ? `killed (${run.killed})` : `exit code ${run.exitCode}`;
+      report({ type: 'step-failed', step: stepName, exitCode: run.exitCode, reason });
+      throw new BuildError('KILN_BUILD_STEP_FAILED', `assembling image "${spec.name}" failed: ${reason}`, { step: stepName, logTail: lastLines(log.text(), 20), where: spec.where });
+    }
+    options.reuse?.set(actionKey, { outputTree, log: logDigest });
+    await store.putAction(actionKey, { kiln: 'action/v1', outputTree, log: logDigest, exitCode: 0, durationMs: run.durationMs, createdAt: new Date().toISOString() });
+    report({ type: 'step-done', step: stepName, durationMs: run.durationMs, outputTree });
+    return outputTree;
+  };
+
   const runStep = (name: string): Promise<Digest> => {
     let result = outputs.get(name);
     if (!result) {
       const step = plan.steps[name]!;
       result = (async () => {
-        const needs = await Promise.all(step.dependsOn.map(runStep));
-        void needs;
+        await Promise.all(step.dependsOn.map(runStep));
         report({ type: 'step-queued', step: name });
         return queue.add(() => executeStep(step)) as Promise<Digest>;
       })();
@@ -224,26 +325,25 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     const engine = await getEngine();
     const { ingestTar, normalizeTree, packLayers } = await archive();
     const engineImage = await ensureImage(engine, spec.image, image);
+    // Tree manifests are read here, once; packing streams file contents from the store.
+    const treeSource = async (tree: Digest): Promise<PackLayer['source']> => ({ kind: 'tree', manifest: await store.readTree(tree) });
     const layers: PackLayer[] = [
-      ...Object.entries(inputs).map(([n, mount]): PackLayer => ({
-        prefix: `${KILN_INPUTS_DIR.slice(1)}/${n}`,
-        source: mount.kind === 'tree' ? { kind: 'tree', manifest: undefined as never } : { kind: 'file', digest: mount.digest, size: mount.size, executable: mount.executable },
-        uid: 0, gid: 0, readOnly: true,
-      })),
-      ...Object.keys(needs).map((n): PackLayer => ({
-        prefix: `${KILN_STEPS_DIR.slice(1)}/${n}`, source: { kind: 'tree', manifest: undefined as never }, uid: 0, gid: 0, readOnly: true,
-      })),
+      ...(await Promise.all(
+        Object.entries(inputs).map(async ([n, mount]): Promise<PackLayer> => ({
+          prefix: `${KILN_INPUTS_DIR.slice(1)}/${n}`,
+          source: mount.kind === 'tree' ? await treeSource(mount.tree) : { kind: 'file', digest: mount.digest, size: mount.size, executable: mount.executable },
+          uid: 0, gid: 0, readOnly: true,
+        })),
+      )),
+      ...(await Promise.all(
+        Object.entries(needs).map(async ([n, tree]): Promise<PackLayer> => ({
+          prefix: `${KILN_STEPS_DIR.slice(1)}/${n}`, source: await treeSource(tree), uid: 0, gid: 0, readOnly: true,
+        })),
+      )),
       { prefix: workdir.slice(1), source: { kind: 'dir', mode: 0o755 }, uid, gid, readOnly: false },
       { prefix: 'kiln/out', source: { kind: 'dir', mode: 0o755 }, uid, gid, readOnly: false },
       { prefix: 'tmp', source: { kind: 'dir', mode: 0o1777 }, uid: 0, gid: 0, readOnly: false },
     ];
-    // Tree manifests are read once here; packing streams file contents from the store.
-    for (const layer of layers) {
-      if (layer.source.kind !== 'tree') continue;
-      const name = layer.prefix.split('/').pop()!;
-      const tree = layer.prefix.startsWith('kiln/inputs/') ? (inputs[name] as { tree: Digest }).tree : needs[name]!;
-      layer.source = { kind: 'tree', manifest: await store.readTree(tree) };
-    }
     if (step.workdir !== undefined) {
       // A moved working directory (check's build_path) leaves /kiln/work as a symlink to it:
       // scripts that name the contract path still run, and whatever records the real path

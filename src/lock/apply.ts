@@ -4,7 +4,7 @@ import type { InputSpec, Recipe } from '../recipe/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest } from '../util/digest.js';
 import { LockError } from './errors.js';
-import { inputSource, lockChanges, specsDigest } from './format.js';
+import { imageSource, inputSource, lockChanges, specsDigest } from './format.js';
 import type { Lock } from './types.js';
 
 export interface ApplyLockOptions {
@@ -56,7 +56,20 @@ export function applyLock(recipe: Recipe, lock: { file: string; text: string; lo
     }
     inputs[spec.name] = pinned;
   }
-  const out: Recipe = { ...recipe, inputs };
+  const images: Recipe['images'] = { ...recipe.images };
+  for (const spec of Object.values(recipe.images)) {
+    if (spec.kind !== 'debian') continue;
+    const written = lock && Object.hasOwn(lock.lock.images, spec.name) ? lock.lock.images[spec.name] : undefined;
+    const pins = lock?.lock.debian && Object.hasOwn(lock.lock.debian, spec.name) ? lock.lock.debian[spec.name] : undefined;
+    if (pins === undefined || canonicalJSON(written ?? null) !== canonicalJSON(imageSource(spec))) {
+      throw new RecipeError('KILN_RECIPE_UNPINNED', `image "${spec.name}" has Debian packages that ${lock ? `${lock.file} does not resolve${pins !== undefined ? ' for this package list' : ''}` : 'are not resolved (no kiln.lock)'}`, {
+        where: spec.where,
+        hint: 'run `kiln lock` to resolve the packages into kiln.lock beside the recipe; kiln builds only from pinned inputs',
+      });
+    }
+    images[spec.name] = { ...spec, pins: pins.map((p) => ({ ...p })) };
+  }
+  const out: Recipe = { ...recipe, inputs, images };
   if (lock) out.lock = { file: lock.file, text: lock.text, digest: sha256Digest(lock.text) };
   return out;
 }

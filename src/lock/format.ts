@@ -31,6 +31,8 @@ export function imageSource(spec: ImageSpec): Lock['images'][string] {
       return { rootfs: spec.input };
     case 'step':
       return { step: spec.step };
+    case 'debian':
+      return { debian: { packages: [...spec.packages], arch: spec.arch } };
   }
 }
 
@@ -88,7 +90,19 @@ export function parseLock(text: string, file: string): Lock {
     if (entry.files !== undefined && !Array.isArray(entry.files)) throw bad(`input "${name}": files is not a list`);
   }
   for (const [name, entry] of Object.entries(data.images)) {
-    if (!strings(entry) || Object.keys(entry).length !== 1) throw bad(`image "${name}" is not { oci | rootfs | step }`);
+    const debian = isObj(entry) && isObj(entry.debian) ? entry.debian : undefined;
+    const debianOk = debian !== undefined && Array.isArray(debian.packages) && debian.packages.every((p) => typeof p === 'string') && typeof debian.arch === 'string';
+    if ((!strings(entry) && !debianOk) || Object.keys(entry as object).length !== 1) throw bad(`image "${name}" is not { oci | rootfs | step | debian }`);
+  }
+  if (data.debian !== undefined) {
+    if (!isObj(data.debian)) throw bad('debian must be an object');
+    for (const [name, pins] of Object.entries(data.debian)) {
+      if (!Array.isArray(pins)) throw bad(`debian "${name}" is not a list of packages`);
+      for (const pin of pins as unknown[]) {
+        const ok = isObj(pin) && ['package', 'version', 'arch', 'integrity'].every((k) => typeof pin[k] === 'string' && pin[k] !== '') && typeof pin.size === 'number' && typeof pin.required === 'boolean';
+        if (!ok) throw bad(`debian "${name}": a package needs package, version, arch, integrity, size and required`);
+      }
+    }
   }
   return data as unknown as Lock;
 }

@@ -6,7 +6,7 @@ import { fetchUrl } from '../fetch/url.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { readRecipeText } from '../recipe/load.js';
 import { unpinnedReason } from '../recipe/check.js';
-import type { InputSpec, Recipe } from '../recipe/types.js';
+import type { DebianImageSpec, DebianPackagePin, InputSpec, Recipe } from '../recipe/types.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
@@ -50,9 +50,10 @@ export async function lockRecipe(recipeFile: string, options: LockRecipeOptions 
     if (options.update === true && err instanceof LockError && err.code === 'KILN_LOCK_INVALID') return undefined;
     throw err;
   });
-  const update = options.update === true ? new Set(Object.keys(recipe.inputs)) : new Set(options.update ?? []);
+  const debianImages = Object.values(recipe.images).filter((s): s is DebianImageSpec => s.kind === 'debian');
+  const update = options.update === true ? new Set([...Object.keys(recipe.inputs), ...debianImages.map((s) => s.name)]) : new Set(options.update ?? []);
   for (const name of update) {
-    if (!Object.hasOwn(recipe.inputs, name)) {
+    if (!Object.hasOwn(recipe.inputs, name) && !debianImages.some((s) => s.name === name)) {
       throw new LockError('KILN_LOCK_UNKNOWN_INPUT', `--update ${name}: the recipe has no input "${name}"`, {
         where: { file: recipe.file },
         hint: `inputs: ${Object.keys(recipe.inputs).join(', ') || '(none)'}`,
@@ -69,11 +70,21 @@ export async function lockRecipe(recipeFile: string, options: LockRecipeOptions 
     inputs[spec.name] = reuse ? old : await resolveInput(spec, recipe, getStore, options.signal);
     options.onInput?.(spec.name, reuse);
   }
+  // A debian image's closure is apt's answer on this host now: kept while the image is unchanged.
+  const debian: Record<string, DebianPackagePin[]> = {};
+  for (const spec of debianImages) {
+    const old = previous?.lock.debian && Object.hasOwn(previous.lock.debian, spec.name) ? previous.lock.debian[spec.name] : undefined;
+    const before = previous && Object.hasOwn(previous.lock.images, spec.name) ? previous.lock.images[spec.name] : undefined;
+    const reuse = old !== undefined && !update.has(spec.name) && canonicalJSON(before ?? null) === canonicalJSON(imageSource(spec));
+    debian[spec.name] = reuse ? old : await (await import('../image/apt.js')).resolveDebianPackages(spec.packages, spec.arch, { ...(options.signal && { signal: options.signal }) });
+    options.onInput?.(spec.name, reuse);
+  }
   const lock: Lock = {
     kiln: LOCK_FORMAT,
     recipe: { specs: specsDigest(recipe) },
     inputs,
     images: Object.fromEntries(Object.values(recipe.images).map((s) => [s.name, imageSource(s)])),
+    ...(debianImages.length > 0 && { debian }),
   };
   const changed = diffLocks(previous?.lock, lock);
   const next = lockToText(lock);
@@ -84,13 +95,14 @@ export async function lockRecipe(recipeFile: string, options: LockRecipeOptions 
 /** Names of inputs (`input:x`) and images (`image:x`) whose entry differs between two locks. */
 function diffLocks(before: Lock | undefined, after: Lock): string[] {
   const out: string[] = [];
-  const compare = (kind: 'input' | 'image', a: Record<string, unknown>, b: Record<string, unknown>) => {
+  const compare = (kind: 'input' | 'image' | 'debian', a: Record<string, unknown>, b: Record<string, unknown>) => {
     for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
       if (canonicalJSON(a[name] ?? null) !== canonicalJSON(b[name] ?? null)) out.push(`${kind}:${name}`);
     }
   };
   compare('input', before?.inputs ?? {}, after.inputs);
   compare('image', before?.images ?? {}, after.images);
+  compare('debian', before?.debian ?? {}, after.debian ?? {});
   return out.sort();
 }
 

@@ -1,3 +1,4 @@
+import type { DebianPackagePin } from '../recipe/types.js';
 import type { Digest } from '../util/digest.js';
 
 /** The lock file's format tag. */
@@ -39,6 +40,18 @@ export interface Lock {
     specs: Digest;
   };
   inputs: Record<string, LockedInput>;
-  /** Images as pinned: `oci` refs are already exact (`name@sha256:…`); rootfs/step images name inputs and steps. */
-  images: Record<string, { oci: string } | { rootfs: string } | { step: string }>;
+  /** Images as pinned: `oci` refs are already exact (`name@sha256:…`); rootfs/step images name inputs and steps; debian images as written. */
+  images: Record<string, { oci: string } | { rootfs: string } | { step: string } | { debian: DebianImageSource }>;
+  /**
+   * `debian` images resolved, by image name: every package of the closure (the packages, their
+   * dependencies and the essential/required set), sorted by name. An entry applies only while
+   * `images[name]` still equals the recipe's image.
+   */
+  debian?: Record<string, DebianPackagePin[]>;
+}
+
+/** A `debian` image's source as the recipe writes it. */
+export interface DebianImageSource {
+  packages: string[];
+  arch: string;
 }

@@ -40,6 +40,12 @@ export function checkRecipe(recipe: Recipe, locator: Locator, options: { allowUn
   };
 
   for (const image of Object.values(recipe.images)) {
+    if (image.kind === 'debian' && image.pins.length === 0 && !options.allowUnpinned) {
+      throw new RecipeError('KILN_RECIPE_UNPINNED', `image "${image.name}" has Debian packages that are not resolved`, {
+        where: image.where,
+        hint: 'run `kiln lock` to resolve the packages into kiln.lock beside the recipe; kiln builds only from pinned inputs',
+      });
+    }
     switch (image.kind) {
       case 'rootfs':
         known('input', image.input, ['images', image.name, 'rootfs']);
@@ -48,6 +54,7 @@ export function checkRecipe(recipe: Recipe, locator: Locator, options: { allowUn
         known('step', image.step, ['images', image.name, 'step']);
         break;
       case 'oci':
+      case 'debian':
         break;
     }
   }

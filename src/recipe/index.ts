@@ -9,6 +9,8 @@ export { DEFAULT_SHELL, DEFAULT_USER, NAME_PATTERN } from './types.js';
 export type {
   ArtifactSpec,
   DebInputSpec,
+  DebianImageSpec,
+  DebianPackagePin,
   DebsrcInputSpec,
   GitInputSpec,
   NpmInputSpec,

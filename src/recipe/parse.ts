@@ -24,6 +24,7 @@ interface RawImage {
   rootfs?: string;
   step?: string;
   oci?: string;
+  debian?: { packages: string[]; arch?: string };
   shell?: string[];
 }
 interface RawStep {
@@ -127,6 +128,7 @@ function toImage(name: string, raw: RawImage, locator: Locator): ImageSpec {
   const base = { name, shell: raw.shell ? [...raw.shell] : [...DEFAULT_SHELL], where: locator.key(['images', name]) };
   if (raw.rootfs !== undefined) return { ...base, kind: 'rootfs', input: raw.rootfs };
   if (raw.step !== undefined) return { ...base, kind: 'step', step: raw.step };
+  if (raw.debian !== undefined) return { ...base, kind: 'debian', packages: [...raw.debian.packages], arch: raw.debian.arch ?? 'amd64', pins: [] };
   return { ...base, kind: 'oci', ref: raw.oci! };
 }
 

@@ -92,7 +92,32 @@ export interface OciImageSpec extends ImageBase {
   kind: 'oci';
   ref: string;
 }
-export type ImageSpec = RootfsImageSpec | StepImageSpec | OciImageSpec;
+/**
+ * One Debian binary package of a `debian` image as `kiln lock` resolved it: exact version,
+ * architecture and the SHA256 from apt's signed index (as SRI). `url` is informational.
+ */
+export interface DebianPackagePin {
+  package: string;
+  version: string;
+  arch: string;
+  integrity: string;
+  size: number;
+  url?: string;
+  /** Essential or Priority: required: part of the minbase set every debian image holds. */
+  required: boolean;
+}
+/**
+ * A root filesystem assembled from Debian packages: `packages` and the essential/required
+ * set, resolved by `kiln lock` into `pins` (empty until a lock is applied), unpacked and then
+ * configured by dpkg inside a sandboxed step with no network.
+ */
+export interface DebianImageSpec extends ImageBase {
+  kind: 'debian';
+  packages: string[];
+  arch: string;
+  pins: DebianPackagePin[];
+}
+export type ImageSpec = RootfsImageSpec | StepImageSpec | OciImageSpec | DebianImageSpec;
 
 export interface StepSpec {
   name: string;

@@ -3,12 +3,14 @@ import Dockerode from 'dockerode';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
-import type { Engine, EngineInfo, SandboxProfile, StepRun, StepRunResult } from './types.js';
+import type { Engine, EngineInfo, SandboxException, SandboxProfile, StepRun, StepRunResult } from './types.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
 export const TREE_IMAGE_REPO = 'kiln.local/tree';
 /** Label on every step container, so an operator can find (and clean up) kiln's containers. */
 export const STEP_LABEL = 'kiln.step';
+/** Label naming the profile exception a container runs under: what an auditor looks for. */
+export const EXCEPTION_LABEL = 'kiln.exception';
 /** Where a step's output tree is read back from. */
 const OUT_PATH = '/kiln/out';
 /** After the container exited, the attach stream ends once the engine flushed the last output. */
@@ -185,25 +187,27 @@ export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile):
   // Sorted, so the process environment does not depend on how the planner built the record.
   const env = Object.keys(run.env).sort().map((k) => `${k}=${run.env[k]}`);
   const v = run.variation;
+  const exception = run.exception === undefined ? undefined : profileException(profile, run.exception);
   return {
     Image: run.image,
     Cmd: run.argv,
     // An empty entrypoint, so an OCI image's own ENTRYPOINT cannot wrap the step's argv.
     Entrypoint: [],
     Env: env,
-    User: run.user,
+    // An exception decides the user itself: a run cannot pair its capabilities with another uid.
+    User: exception ? exception.user : run.user,
     WorkingDir: v?.workdir ?? profile.workdir,
     Hostname: v?.hostname ?? profile.hostname,
     Domainname: v?.domainname ?? profile.domainname,
     NetworkDisabled: true,
-    Labels: { [STEP_LABEL]: run.step },
+    Labels: { [STEP_LABEL]: run.step, ...(run.exception !== undefined && { [EXCEPTION_LABEL]: run.exception }) },
     Tty: false,
     OpenStdin: false,
     AttachStdin: false,
     HostConfig: {
       NetworkMode: profile.networkMode,
       CapDrop: [...profile.capDrop],
-      CapAdd: [...profile.capAdd],
+      CapAdd: [...profile.capAdd, ...(exception?.capAdd ?? [])],
       SecurityOpt: [...profile.securityOpt],
       PidsLimit: profile.pidsLimit,
       Memory: profile.memoryBytes,
@@ -219,6 +223,17 @@ export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile):
       ...(v?.tmpfs && { Tmpfs: { ...v.tmpfs } }),
     },
   };
+}
+
+/** The named exception of the profile; an unknown name is refused, never ignored. */
+function profileException(profile: SandboxProfile, name: string): SandboxException {
+  const ex = profile.exceptions && Object.hasOwn(profile.exceptions, name) ? profile.exceptions[name] : undefined;
+  if (!ex) {
+    throw new SandboxError('KILN_SANDBOX_BAD_PROFILE', `the sandbox profile grants no exception "${name}"`, {
+      hint: 'exceptions are listed under "exceptions" in sandbox/profile.json',
+    });
+  }
+  return ex;
 }
 
 /** `name@sha256:<hex>` → its parts; anything else is refused (kiln never runs an image by tag). */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest } from '../util/digest.js';
 import { SandboxError } from './errors.js';
-import type { LoadedSandboxProfile, SandboxProfile } from './types.js';
+import type { LoadedSandboxProfile, SandboxException, SandboxProfile } from './types.js';
 
 /** Where the profile lives inside the package: `<package root>/sandbox/profile.json`. */
 export const SANDBOX_PROFILE_PATH = join('sandbox', 'profile.json');
@@ -16,6 +16,13 @@ const KEYS: readonly (keyof SandboxProfile)[] = [
   'version', 'hostname', 'domainname', 'networkMode', 'capDrop', 'capAdd', 'securityOpt',
   'pidsLimit', 'memoryBytes', 'env', 'umask', 'workdir', 'maxOutputBytes',
 ];
+/** Optional members: absent means none. */
+const OPTIONAL_KEYS: readonly (keyof SandboxProfile)[] = ['exceptions'];
+/**
+ * Capabilities an exception may add back: owner and permission changes that package managers
+ * make. Never network, mount, ptrace, module or raw-IO capabilities.
+ */
+const EXCEPTION_CAPABILITIES = new Set(['CHOWN', 'FOWNER', 'FSETID', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'SETUID', 'SETGID']);
 
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -71,7 +78,7 @@ export function parseSandboxProfile(text: string, file: string): LoadedSandboxPr
 export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   if (!isRecord(value)) throw bad(file, 'must be a JSON object');
   for (const key of Object.keys(value)) {
-    if (key !== COMMENT_KEY && !(KEYS as readonly string[]).includes(key)) throw bad(file, `has an unknown key "${key}"`);
+    if (key !== COMMENT_KEY && !(KEYS as readonly string[]).includes(key) && !(OPTIONAL_KEYS as readonly string[]).includes(key)) throw bad(file, `has an unknown key "${key}"`);
   }
   for (const key of KEYS) if (!(key in value)) throw bad(file, `is missing "${key}"`);
   const comment = value[COMMENT_KEY];
@@ -115,6 +122,7 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   const workdir = value.workdir;
   if (typeof workdir !== 'string' || !workdir.startsWith('/')) throw bad(file, '"workdir" must be an absolute path');
   const maxOutputBytes = positiveInteger(value.maxOutputBytes, 'maxOutputBytes', file);
+  const exceptions = value.exceptions === undefined ? undefined : toExceptions(value.exceptions, file);
 
   return {
     version: 1,
@@ -130,7 +138,26 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
     umask,
     workdir,
     maxOutputBytes,
+    ...(exceptions && { exceptions }),
   };
+}
+
+function toExceptions(value: unknown, file: string): Record<string, SandboxException> {
+  if (!isRecord(value)) throw bad(file, '"exceptions" must be an object of named exceptions');
+  const out: Record<string, SandboxException> = {};
+  for (const [name, ex] of Object.entries(value)) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw bad(file, `exception name "${name}" must be lowercase letters, digits and '-'`);
+    if (!isRecord(ex)) throw bad(file, `exception "${name}" must be an object`);
+    for (const key of Object.keys(ex)) if (!['user', 'capAdd', 'reason'].includes(key)) throw bad(file, `exception "${name}" has an unknown key "${key}"`);
+    if (typeof ex.user !== 'string' || !/^(?:0|[1-9][0-9]{0,9}):(?:0|[1-9][0-9]{0,9})$/.test(ex.user)) throw bad(file, `exception "${name}": "user" must be "<uid>:<gid>"`);
+    const capAdd = ex.capAdd;
+    if (!isStringArray(capAdd) || !capAdd.every((c) => EXCEPTION_CAPABILITIES.has(c.replace(/^CAP_/, '')))) {
+      throw bad(file, `exception "${name}": "capAdd" may only name ${[...EXCEPTION_CAPABILITIES].join(', ')}`, { found: JSON.stringify(capAdd) });
+    }
+    if (typeof ex.reason !== 'string' || ex.reason.trim() === '') throw bad(file, `exception "${name}" must say why in "reason"`);
+    out[name] = { user: ex.user, capAdd: [...capAdd], reason: ex.reason };
+  }
+  return out;
 }
 
 function positiveInteger(v: unknown, key: string, file: string): number {

@@ -21,6 +21,21 @@ export interface SandboxProfile {
   workdir: string;
   /** Size cap for /kiln/out as read back, against a step filling the disk of the host. */
   maxOutputBytes: number;
+  /**
+   * Named, audited departures from the rules above for steps kiln itself generates (never for
+   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. Network,
+   * capDrop ALL and no-new-privileges still hold. Absent: none.
+   */
+  exceptions?: Record<string, SandboxException>;
+}
+
+/** One exception: who the step runs as and the only capabilities added back, with why. */
+export interface SandboxException {
+  /** `uid:gid`. */
+  user: string;
+  capAdd: string[];
+  /** For the auditor: what needs it and why nothing less works. */
+  reason: string;
 }
 
 export interface LoadedSandboxProfile {
@@ -60,6 +75,11 @@ export interface StepRun {
   timeoutMs?: number;
   /** Engine-level conditions changed by `kiln check`; absent in a normal build (hashed into the action key when set). */
   variation?: EngineVariation;
+  /**
+   * A profile exception this run is granted (its name in `exceptions`): only kiln's own
+   * implicit steps set it. The engine applies its user and capabilities and labels the container.
+   */
+  exception?: string;
 }
 
 /**

@@ -1,0 +1,52 @@
+import { DEB_CACHE_DIR } from './rootfs.js';
+
+/**
+ * The sandbox profile exception the assembly step runs under (sandbox/profile.json
+ * `exceptions`): root, plus only the capabilities dpkg needs to give files their owners.
+ * No other step can name it.
+ */
+export const DEBIAN_ASSEMBLY_EXCEPTION = 'debian-assembly';
+
+/** Version of the assembly procedure; it is part of the script, so of the action key. */
+export const DEBIAN_ASSEMBLY_FORMAT = 'debian-assembly/v1';
+
+/** Paths taken out of the configured rootfs: the container's own mounts and docker's files. */
+const NOT_TAKEN = ['kiln', 'proc', 'sys', 'dev', 'tmp', '.dockerenv'];
+
+/**
+ * Stage 2, run inside the stage-1 tree as root with no network: debootstrap's second stage,
+ * condensed. dpkg is feigned installed so that the core packages install in dependency order
+ * (base-passwd, base-files, dpkg, libc6, perl-base, mawk), then the required set is unpacked
+ * and configured, then the rest. Maintainer scripts run here, never on the host. Finally the
+ * traces of time and of the host (dpkg's and update-alternatives' logs, -old backups,
+ * ldconfig's aux-cache with inode numbers, docker's hosts files) are removed and the root
+ * filesystem is copied to $KILN_OUT.
+ */
+export const DEBIAN_ASSEMBLY_SCRIPT = `# ${DEBIAN_ASSEMBLY_FORMAT}
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true
+cd /${DEB_CACHE_DIR}
+debs() { sed 's/$/.deb/' "$1"; }
+printf 'Package: dpkg\\nVersion: %s\\nMaintainer: unknown\\nStatus: install ok installed\\n\\n' "$(dpkg-deb -f dpkg.deb Version)" >> /var/lib/dpkg/status
+touch /var/lib/dpkg/info/dpkg.list
+if [ -f mawk.deb ]; then ln -sf mawk /etc/alternatives/awk; ln -sf ../../etc/alternatives/awk /usr/bin/awk; fi
+for p in base-passwd base-files dpkg libc6 perl-base; do
+  if [ -f $p.deb ]; then dpkg --force-depends --install $p.deb; fi
+done
+if [ -f mawk.deb ]; then rm -f /usr/bin/awk; dpkg --force-depends --install mawk.deb; fi
+dpkg --force-depends --unpack $(debs required)
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+dpkg --configure --pending --force-configure-any --force-depends
+if [ -s rest ]; then dpkg --force-overwrite --force-confold --skip-same-version --unpack $(debs rest); fi
+dpkg --force-confold --skip-same-version --configure -a
+rm -f /usr/sbin/policy-rc.d
+dpkg --audit
+cd /
+rm -rf /${DEB_CACHE_DIR}
+rm -f /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache /var/lib/dpkg/*-old /var/cache/debconf/*-old
+for d in /* /.[!.]*; do
+  case "\${d#/}" in ${NOT_TAKEN.join('|')}) ;; *) [ ! -e "$d" ] && [ ! -L "$d" ] || cp -a "$d" "$KILN_OUT/" ;; esac
+done
+rm -f "$KILN_OUT/etc/hostname" "$KILN_OUT/etc/hosts" "$KILN_OUT/etc/resolv.conf"
+mkdir -p "$KILN_OUT/proc" "$KILN_OUT/sys" "$KILN_OUT/dev" "$KILN_OUT/tmp"
+`;

@@ -1,0 +1,136 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { build, type BuildEvent } from '../../src/build/index.js';
+import { lockRecipe } from '../../src/lock/index.js';
+import { createDockerEngine } from '../../src/sandbox/docker.js';
+import { loadSandboxProfile } from '../../src/sandbox/profile.js';
+import type { Engine } from '../../src/sandbox/types.js';
+import { createStore } from '../../src/store/index.js';
+import { makeTempDir } from '../helpers/index.js';
+
+// Real apt (the host's sources) and a real engine. The closure of `hello` plus the required set
+// is about 90 packages, 32 MB of .debs and a 150 MB root filesystem on bookworm.
+const RECIPE = `kiln: 1
+name: greet
+sourceDateEpoch: 1700000000
+images:
+  toolchain:
+    debian:
+      packages: [hello]
+steps:
+  greet:
+    image: toolchain
+    run: hello > $KILN_OUT/greeting.txt
+artifacts:
+  - from: greet
+    path: greeting.txt
+`;
+
+const docker = new Docker();
+
+interface Seen {
+  networkMode?: string;
+  capAdd?: string[] | null;
+  capDrop?: string[] | null;
+  user?: string;
+  exception?: string;
+  networkDisabled?: boolean;
+}
+
+/** The Docker engine, watching the containers of exception runs as the engine itself reports them. */
+function watchingEngine(inner: Engine, seen: Seen[]): Engine {
+  return {
+    ...inner,
+    runStep: async (run) => {
+      if (run.exception === undefined) return inner.runStep(run);
+      let stop = false;
+      const watch = (async () => {
+        while (!stop) {
+          const list = await docker.listContainers({ all: true, filters: { label: [`kiln.step=${run.step}`] } });
+          if (list[0]) {
+            const info = await docker.getContainer(list[0].Id).inspect().catch(() => undefined);
+            if (info) {
+              seen.push({
+                networkMode: info.HostConfig.NetworkMode,
+                capAdd: info.HostConfig.CapAdd as string[] | null,
+                capDrop: info.HostConfig.CapDrop as string[] | null,
+                user: info.Config.User,
+                exception: info.Config.Labels['kiln.exception'],
+                networkDisabled: (info.Config as { NetworkDisabled?: boolean }).NetworkDisabled,
+              });
+              return;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      try {
+        return await inner.runStep(run);
+      } finally {
+        stop = true;
+        await watch;
+      }
+    },
+  };
+}
+
+const assembly = suite('debian image build');
+
+assembly('the same lock gives the same image digest in two fresh stores, with no network and only CAP_CHOWN; hello greets; the second build is cached', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const recipe = join(dir, 'kiln.yaml');
+    await writeFile(recipe, RECIPE);
+    const locked = await lockRecipe(recipe, { store: await createStore({ root: join(dir, 'store-lock') }) });
+    const pins = locked.lock.debian!.toolchain!;
+    assert.ok(pins.some((p) => p.package === 'hello' && !p.required));
+    assert.ok(pins.some((p) => p.package === 'dpkg' && p.required));
+
+    const profile = await loadSandboxProfile();
+    const seen: Seen[] = [];
+    const engine = watchingEngine(createDockerEngine({ profile: profile.profile }), seen);
+    const run = async (name: string, attest = false) => {
+      const events: BuildEvent[] = [];
+      const store = await createStore({ root: join(dir, name) });
+      const summary = await build({ recipe, out: join(dir, `out-${name}`), store, engine, profile, ...(!attest && { attest: false as const }), reporter: (e) => events.push(e) });
+      return { summary, events };
+    };
+    const a = await run('store-a', true);
+    const b = await run('store-b');
+    const treeA = a.summary.images.toolchain!.tree;
+    assert.ok(treeA);
+    assert.is(b.summary.images.toolchain!.tree, treeA);
+    assert.is(a.summary.images.toolchain!.kind, 'debian');
+    assert.ok(a.events.some((e) => e.type === 'step-done' && e.step === 'image:toolchain'));
+    assert.ok(b.events.some((e) => e.type === 'step-done' && e.step === 'image:toolchain'));
+    assert.is((await readFile(join(dir, 'out-store-a', 'greeting.txt'), 'utf8')).trim(), 'Hello, world!');
+
+    // Provenance and SBOM name every package of the image by purl.
+    const outA = await readdir(join(dir, 'out-store-a'));
+    const sbom = await readFile(join(dir, 'out-store-a', outA.find((f) => f.endsWith('.cdx.json'))!), 'utf8');
+    assert.ok(sbom.includes('pkg:deb/debian/hello@2.10-3?arch=amd64') || sbom.includes('pkg:deb/debian/hello@'));
+    const statement = await readFile(join(dir, 'out-store-a', outA.find((f) => f.endsWith('.statement.json') || f.endsWith('.intoto.jsonl'))!), 'utf8');
+    assert.ok(statement.includes('deb:toolchain/hello') || Buffer.from(statement.match(/"payload":"([^"]+)"/)?.[1] ?? '', 'base64').toString().includes('deb:toolchain/hello'));
+
+    assert.is(seen.length, 2, 'both assembly containers were inspected');
+    for (const s of seen) {
+      assert.is(s.networkMode, 'none');
+      assert.equal(s.capAdd, ['CHOWN']);
+      assert.equal(s.capDrop, ['ALL']);
+      assert.is(s.user, '0:0');
+      assert.is(s.exception, 'debian-assembly');
+    }
+
+    const again = await run('store-a');
+    assert.is(again.summary.images.toolchain!.tree, treeA);
+    assert.ok(again.events.some((e) => e.type === 'step-cached' && e.step === 'image:toolchain') || !again.events.some((e) => e.type === 'step-start'));
+    assert.not.ok(again.events.some((e) => e.type === 'step-start'), 'nothing ran the second time');
+  } finally {
+    await cleanup();
+  }
+});
+
+assembly.run();

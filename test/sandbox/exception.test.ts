@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { toContainerCreateOptions } from '../../src/sandbox/docker.js';
+import { loadSandboxProfile, parseSandboxProfile } from '../../src/sandbox/profile.js';
+import type { StepRun } from '../../src/sandbox/types.js';
+import { repoRoot, throwsWithCode } from '../helpers/index.js';
+
+const shipped = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(repoRoot(), 'sandbox', 'profile.json'), 'utf8')) as Record<string, unknown>;
+
+const parse = suite('parseSandboxProfile exceptions');
+
+parse('the shipped profile grants debian-assembly root and CAP_CHOWN only, with a reason', async () => {
+  const { profile } = await loadSandboxProfile();
+  const ex = profile.exceptions?.['debian-assembly'];
+  assert.equal(ex?.capAdd, ['CHOWN']);
+  assert.is(ex?.user, '0:0');
+  assert.ok((ex?.reason.length ?? 0) > 20);
+  assert.equal(profile.capAdd, [], 'normal steps still get no capability');
+});
+
+parse('refuses an exception that adds a capability outside the owner/permission set', async () => {
+  const p = await shipped();
+  p.exceptions = { x: { user: '0:0', capAdd: ['NET_ADMIN'], reason: 'no' } };
+  throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
+  p.exceptions = { x: { user: '0:0', capAdd: ['SYS_ADMIN'], reason: 'no' } };
+  throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
+});
+
+parse('refuses an exception without a reason or with an unknown key', async () => {
+  const p = await shipped();
+  p.exceptions = { x: { user: '0:0', capAdd: ['CHOWN'] } };
+  throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
+  p.exceptions = { x: { user: '0:0', capAdd: ['CHOWN'], reason: 'r', networkMode: 'host' } };
+  throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
+});
+
+parse('a profile without exceptions is valid and has none', async () => {
+  const p = await shipped();
+  delete p.exceptions;
+  assert.is(parseSandboxProfile(JSON.stringify(p), 'p.json').profile.exceptions, undefined);
+});
+
+const create = suite('toContainerCreateOptions with an exception');
+
+const run = (extra: Partial<StepRun>): StepRun => ({
+  step: 'image:t', image: 'img', argv: ['/bin/sh', '-c', 'true'], env: {}, user: '1000:1000',
+  input: () => { throw new Error('unused'); }, collect: async () => undefined, ...extra,
+});
+
+create('adds only the exception capabilities, takes its user, keeps the network off, labels the container', async () => {
+  const { profile } = await loadSandboxProfile();
+  const opts = toContainerCreateOptions(run({ exception: 'debian-assembly' }), profile);
+  assert.equal(opts.HostConfig?.CapAdd, ['CHOWN']);
+  assert.equal(opts.HostConfig?.CapDrop, ['ALL']);
+  assert.is(opts.HostConfig?.NetworkMode, 'none');
+  assert.is(opts.NetworkDisabled, true);
+  assert.is(opts.User, '0:0');
+  assert.is(opts.Labels?.['kiln.exception'], 'debian-assembly');
+});
+
+create('a normal step gets no capability and no exception label', async () => {
+  const { profile } = await loadSandboxProfile();
+  const opts = toContainerCreateOptions(run({}), profile);
+  assert.equal(opts.HostConfig?.CapAdd, []);
+  assert.is(opts.Labels?.['kiln.exception'], undefined);
+});
+
+create('refuses an exception the profile does not grant', async () => {
+  const { profile } = await loadSandboxProfile();
+  throwsWithCode(() => toContainerCreateOptions(run({ exception: 'anything' }), profile), 'KILN_SANDBOX_BAD_PROFILE');
+});
+
+parse.run();
+create.run();

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJSON } from '../util/canonical-json.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { toSigstoreBundle } from './bundle.js';
 import { envelopeToJSON, signEnvelope } from './dsse.js';
 import { AttestError } from './errors.js';
@@ -59,9 +59,9 @@ export async function writeAttestations(
     await mkdir(out, { recursive: true });
     if (signer) {
       const envelopes = all.map((s) => signEnvelope(statementBytes(s), PAYLOAD_TYPE_INTOTO, [signer]));
-      await writeAtomic(path(ATTESTATION_SUFFIXES.envelopes), envelopes.map((e) => envelopeToJSON(e) + '\n').join(''));
+      await writeFileAtomic(path(ATTESTATION_SUFFIXES.envelopes), envelopes.map((e) => envelopeToJSON(e) + '\n').join(''));
       files.push(path(ATTESTATION_SUFFIXES.envelopes));
-      await writeAtomic(path(ATTESTATION_SUFFIXES.bundle), JSON.stringify(toSigstoreBundle(envelopes[0]!, signer), null, 2) + '\n');
+      await writeFileAtomic(path(ATTESTATION_SUFFIXES.bundle), JSON.stringify(toSigstoreBundle(envelopes[0]!, signer), null, 2) + '\n');
       files.push(path(ATTESTATION_SUFFIXES.bundle));
       await rm(path(ATTESTATION_SUFFIXES.unsigned), { force: true });
     } else {
@@ -71,13 +71,13 @@ export async function writeAttestations(
         note: 'not signed: no signing key was given (--sign-key or KILN_SIGN_KEY); nothing here is authenticated',
         statements: all,
       };
-      await writeAtomic(path(ATTESTATION_SUFFIXES.unsigned), JSON.stringify(unsigned, null, 2) + '\n');
+      await writeFileAtomic(path(ATTESTATION_SUFFIXES.unsigned), JSON.stringify(unsigned, null, 2) + '\n');
       files.push(path(ATTESTATION_SUFFIXES.unsigned));
       await rm(path(ATTESTATION_SUFFIXES.envelopes), { force: true });
       await rm(path(ATTESTATION_SUFFIXES.bundle), { force: true });
     }
     if (statements.sbom) {
-      await writeAtomic(path(ATTESTATION_SUFFIXES.sbom), JSON.stringify(statements.sbom, null, 2) + '\n');
+      await writeFileAtomic(path(ATTESTATION_SUFFIXES.sbom), JSON.stringify(statements.sbom, null, 2) + '\n');
       files.push(path(ATTESTATION_SUFFIXES.sbom));
     } else {
       await rm(path(ATTESTATION_SUFFIXES.sbom), { force: true });
@@ -89,12 +89,3 @@ export async function writeAttestations(
   return { files, signed: signer !== undefined };
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { flag: 'wx' });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}

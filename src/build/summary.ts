@@ -1,4 +1,5 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { join } from 'node:path';
 import type { Digest } from '../util/digest.js';
 
@@ -45,8 +46,5 @@ export interface BuildSummary {
 
 export async function writeBuildSummary(out: string, summary: BuildSummary): Promise<void> {
   await mkdir(out, { recursive: true });
-  const file = join(out, BUILD_SUMMARY_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(summary, null, 2) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(join(out, BUILD_SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
 }

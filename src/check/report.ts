@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { DiffReport, DiffSummary } from '../diff/index.js';
 import type { Statement } from '../attest/index.js';
 import type { CheckBuild, CheckResult, CheckRun } from './check.js';
@@ -136,7 +136,7 @@ export async function writeCheckFiles(out: string, run: CheckRun, pages: CheckDi
   if (keyFile !== undefined) {
     const signer = await attest.readSigner(keyFile);
     const envelope = attest.signEnvelope(attest.statementBytes(statement), attest.PAYLOAD_TYPE_INTOTO, [signer]);
-    await writeAtomic(signedFile, attest.envelopeToJSON(envelope) + '\n');
+    await writeFileAtomic(signedFile, attest.envelopeToJSON(envelope) + '\n');
     await rm(unsignedFile, { force: true });
     files.push(signedFile);
   } else {
@@ -146,17 +146,17 @@ export async function writeCheckFiles(out: string, run: CheckRun, pages: CheckDi
       note: 'not signed: no signing key was given (--sign-key or KILN_SIGN_KEY); nothing here is authenticated',
       statements: [statement],
     };
-    await writeAtomic(unsignedFile, JSON.stringify(unsigned, null, 2) + '\n');
+    await writeFileAtomic(unsignedFile, JSON.stringify(unsigned, null, 2) + '\n');
     await rm(signedFile, { force: true });
     files.push(unsignedFile);
   }
   for (const page of pages) {
     const file = join(out, `${name}.check.${page.key}.diff.html`);
-    await writeAtomic(file, checkHtml(`kiln check: ${name}: ${page.title}`, page, toHtml));
+    await writeFileAtomic(file, checkHtml(`kiln check: ${name}: ${page.title}`, page, toHtml));
     files.push(file);
   }
   const json = join(out, `${name}.check.json`);
-  await writeAtomic(json, JSON.stringify(result, null, 2) + '\n');
+  await writeFileAtomic(json, JSON.stringify(result, null, 2) + '\n');
   files.unshift(json);
   return { files, signed: keyFile !== undefined };
 }
@@ -179,12 +179,3 @@ ${body}
 `;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { flag: 'wx' });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve as resolvePath, isAbsolute } from 'node:path';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { digestPath, ingestGitCommit, resolveDeb, resolveDebsrc, resolveGitRef, resolveNpm, treeIntegrity } from '../fetch/index.js';
 import { fetchUrl } from '../fetch/url.js';
 import { parseRecipe } from '../recipe/parse.js';
@@ -107,12 +106,9 @@ function diffLocks(before: Lock | undefined, after: Lock): string[] {
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await writeFile(temp, text, { flag: 'wx' });
-    await rename(temp, file);
+    await writeFileAtomic(file, text);
   } catch (err) {
-    await rm(temp, { force: true });
     throw new LockError('KILN_LOCK_IO', `cannot write ${file}: ${(err as Error).message}`, { where: { file }, cause: err });
   }
 }

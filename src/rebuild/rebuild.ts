@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { BuildReporter, BuildSummary } from '../build/index.js';
@@ -10,6 +10,7 @@ import { parseRecipe, topologicalOrder } from '../recipe/index.js';
 import type { Engine } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
 import { kilnVersion } from '../util/package.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { compareRebuild, type RebuildComparison } from './compare.js';
 import { RebuildError } from './errors.js';
 import { buildVsa, type VsaPredicate } from './vsa.js';
@@ -209,9 +210,7 @@ async function writeVsa(out: string, name: string, vsa: Statement<VsaPredicate>,
   const text = signed
     ? attest.envelopeToJSON(attest.signEnvelope(Buffer.from(JSON.stringify(vsa)), attest.PAYLOAD_TYPE_INTOTO, [await attest.readSigner(keyFile)])) + '\n'
     : JSON.stringify({ signed: false, statement: vsa }, null, 2) + '\n';
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  await writeFileAtomic(file, text);
   return file;
 }
 

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DebInputSpec } from '../recipe/types.js';
 import type { Store } from '../store/types.js';
 import { inputError } from './errors.js';
-import type { Fetched } from './fetched.js';
+import { storeToolDownload, type Fetched } from './fetched.js';
 import { runTool, tail } from './run.js';
 import type { FetchOptions } from './types.js';
 
@@ -104,16 +104,9 @@ export async function fetchDeb(store: Store, spec: DebInputSpec, options: FetchO
         hint: 'run `apt-get update` first; the version may also have left the archive (pin a snapshot source in apt\'s configuration)',
       });
     }
-    const debs = (await readdir(dir)).filter((name) => name.endsWith('.deb'));
-    if (debs.length !== 1) {
-      throw inputError(spec, 'KILN_FETCH_APT', `apt-get download ${target} produced ${debs.length} .deb files, expected 1`);
-    }
-    const put = await store.putFile(join(dir, debs[0]!), {
-      integrity: spec.integrity,
-      signal: options.signal,
-      onProgress: (n) => options.onProgress?.(spec.name, n),
-    });
-    return { digest: put.digest, size: put.size, mount: { kind: 'file', digest: put.digest, size: put.size, executable: false } };
+    return await storeToolDownload(store, spec, dir, '.deb', options, (n) =>
+      inputError(spec, 'KILN_FETCH_APT', `apt-get download ${target} produced ${n} .deb files, expected 1`),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NpmInputSpec } from '../recipe/types.js';
 import type { Store } from '../store/types.js';
 import { inputError } from './errors.js';
-import type { Fetched } from './fetched.js';
+import { storeToolDownload, type Fetched } from './fetched.js';
 import { runTool, tail, type ToolResult } from './run.js';
 import type { FetchOptions } from './types.js';
 
@@ -151,14 +151,9 @@ export async function fetchNpm(store: Store, spec: NpmInputSpec, options: FetchO
     });
     if (options.signal?.aborted) throw inputError(spec, 'KILN_FETCH_ABORTED', `download of ${target} aborted`, { cause: options.signal.reason });
     if (result.error || result.code !== 0) throw npmFailed(spec, `npm pack ${target}`, result);
-    const tarballs = (await readdir(dir)).filter((name) => name.endsWith('.tgz'));
-    if (tarballs.length !== 1) throw inputError(spec, 'KILN_FETCH_NPM', `npm pack ${target} produced ${tarballs.length} tarballs, expected 1`);
-    const put = await store.putFile(join(dir, tarballs[0]!), {
-      integrity: spec.integrity,
-      signal: options.signal,
-      onProgress: (n) => options.onProgress?.(spec.name, n),
-    });
-    return { digest: put.digest, size: put.size, mount: { kind: 'file', digest: put.digest, size: put.size, executable: false } };
+    return await storeToolDownload(store, spec, dir, '.tgz', options, (n) =>
+      inputError(spec, 'KILN_FETCH_NPM', `npm pack ${target} produced ${n} tarballs, expected 1`),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -21,6 +21,21 @@ command -v git >/dev/null 2>&1 || need+=(git)
 /usr/bin/python3 -c 'import securesystemslib' >/dev/null 2>&1 || need+=(python3-securesystemslib)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 
+# `debsrc` inputs (recipes/hello) need source indexes: mirror the machine's own `deb` entries as
+# `deb-src` (same archives, suites, components and keys), never naming an archive here.
+if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo "setup-host: adding deb-src entries mirroring the configured deb sources"
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    case "$f" in *kiln-deb-src*) continue ;; esac
+    sed -n '/^Types:/{s/^Types:.*/Types: deb-src/};p' "$f"
+    echo
+  done | $SUDO tee /etc/apt/sources.list.d/kiln-deb-src.sources >/dev/null
+  if [ -f /etc/apt/sources.list ]; then
+    sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list | $SUDO tee /etc/apt/sources.list.d/kiln-deb-src.list >/dev/null
+  fi
+fi
+
 # apt-get update once: kiln's `deb` inputs are fetched through apt, which needs fresh lists.
 $SUDO apt-get update -qq
 if [ "${#need[@]}" -gt 0 ]; then

@@ -20,7 +20,10 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
 export async function readTarEntries(store: Store, source: Readable, options: TreeBuilderOptions): Promise<TreeManifest> {
   const { label } = options;
   const builder = createTreeBuilder(options);
-  const extract = tar.extract();
+  // Pre-POSIX (v7) headers have no `ustar` magic; automake's `make dist` still writes them
+  // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
+  // tar-stream reads the option but its bundled types do not declare it.
+  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   source.on('error', (err) => extract.destroy(err));
   source.pipe(extract);
   try {

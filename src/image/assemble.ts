@@ -8,7 +8,7 @@ import { DEB_CACHE_DIR } from './rootfs.js';
 export const DEBIAN_ASSEMBLY_EXCEPTION = 'debian-assembly';
 
 /** Version of the assembly procedure; it is part of the script, so of the action key. */
-export const DEBIAN_ASSEMBLY_FORMAT = 'debian-assembly/v1';
+export const DEBIAN_ASSEMBLY_FORMAT = 'debian-assembly/v2';
 
 /** Paths taken out of the configured rootfs: the container's own mounts and docker's files. */
 const NOT_TAKEN = ['kiln', 'proc', 'sys', 'dev', 'tmp', '.dockerenv'];
@@ -37,7 +37,17 @@ dpkg --force-depends --unpack $(debs required)
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
 chmod 755 /usr/sbin/policy-rc.d
 dpkg --configure --pending --force-configure-any --force-depends
-if [ -s rest ]; then dpkg --force-overwrite --force-confold --skip-same-version --unpack $(debs rest); fi
+# The rest goes in by name, not in dependency order: a package whose Pre-Depends is unpacked
+# later in the list (python3 before python3-minimal) is refused. As debootstrap repeats its base
+# install, configure what is there and unpack again; each pass settles one more level.
+if [ -s rest ]; then
+  pass=1
+  until dpkg --force-overwrite --force-confold --skip-same-version --unpack $(debs rest); do
+    [ $pass -lt 5 ] || exit 1
+    pass=$((pass + 1))
+    dpkg --force-confold --configure --pending || true
+  done
+fi
 dpkg --force-confold --skip-same-version --configure -a
 rm -f /usr/sbin/policy-rc.d
 dpkg --audit

@@ -120,7 +120,7 @@ export async function resolveDebianPackages(packages: string[], arch: string, op
       });
     }
     const uris = parseInstallPrintUris(result.stdout);
-    const pins = uris.map((u): DebianPackagePin => ({ package: u.package, version: u.version, arch: u.arch, integrity: u.integrity, size: u.size, url: u.url, required: required.has(u.package) }));
+    const pins = uris.map((u): DebianPackagePin => ({ package: u.package, version: u.version, arch: u.arch, integrity: u.integrity, size: u.size, required: required.has(u.package) }));
     assertAssemblable(pins);
     return pins;
   } finally {

@@ -140,12 +140,14 @@ async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Pro
     case 'deb': {
       if (written) return { kind: 'deb', source, integrity: spec.integrity };
       const resolved = await resolveDeb(spec, { ...(signal && { signal }) });
-      return { kind: 'deb', source, integrity: resolved.integrity, url: resolved.url };
+      // No URL recorded: apt fetches by name and version, and a lock must not name an archive's host.
+      return { kind: 'deb', source, integrity: resolved.integrity };
     }
     case 'npm': {
       if (written) return { kind: 'npm', source, integrity: spec.integrity, version: spec.version };
       const resolved = await resolveNpm(spec, { cwd: recipe.dir, ...(signal && { signal }) });
-      return { kind: 'npm', source, integrity: spec.integrity || resolved.integrity, version: resolved.version, url: resolved.tarball };
+      // No tarball URL recorded: npm fetches through the user's own registry settings.
+      return { kind: 'npm', source, integrity: spec.integrity || resolved.integrity, version: resolved.version };
     }
     case 'git': {
       const commit = spec.commit !== '' ? spec.commit : await resolveGitRef(spec, { cwd: recipe.dir, ...(signal && { signal }) });
@@ -159,7 +161,7 @@ async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Pro
     case 'debsrc': {
       if (written) return { kind: 'debsrc', source, integrity: spec.integrity, ...(spec.dsc !== undefined && { url: spec.dsc }) };
       const resolved = await resolveDebsrc(spec, { ...(signal && { signal }) });
-      return { kind: 'debsrc', source, integrity: resolved.integrity, url: resolved.dsc, files: resolved.files };
+      return { kind: 'debsrc', source, integrity: resolved.integrity, files: resolved.files };
     }
   }
 }

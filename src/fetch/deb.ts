@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { sriFromSha256Hex } from '../util/digest.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ export interface DebResolution {
 export function parsePrintUris(text: string): DebResolution | undefined {
   for (const line of text.split('\n')) {
     const m = /^'([^']+)' (\S+) (\d+) SHA256:([0-9a-f]{64})$/.exec(line.trim());
-    if (m) return { url: m[1]!, integrity: `sha256-${Buffer.from(m[4]!, 'hex').toString('base64')}` };
+    if (m) return { url: m[1]!, integrity: sriFromSha256Hex(m[4]!) };
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { DebsrcInputSpec } from '../recipe/types.js';
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
-import { HASH_CHUNK_BYTES, type Digest } from '../util/digest.js';
+import { HASH_CHUNK_BYTES, type Digest, sriFromSha256Hex } from '../util/digest.js';
 import { inputError } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { runTool, tail } from './run.js';
@@ -297,7 +297,7 @@ export async function resolveDebsrc(spec: Target, options: { signal?: AbortSigna
       sha256 = line[4]!;
       await download(spec, url, join(dir, 'source.dsc'), options.signal);
     }
-    const integrity = `sha256-${Buffer.from(sha256, 'hex').toString('base64')}`;
+    const integrity = sriFromSha256Hex(sha256);
     const dsc = readDsc(spec, await readFile(join(dir, 'source.dsc'), 'utf8'));
     return { dsc: url, integrity, files: dsc.files };
   } finally {
@@ -359,7 +359,7 @@ export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: 
     if (!pinned.includes(dscHash.sha256)) {
       throw inputError(spec, 'KILN_FETCH_INTEGRITY', 'integrity check failed: the .dsc does not match the pinned SRI', {
         expected: spec.integrity,
-        found: `sha256-${Buffer.from(dscHash.sha256, 'hex').toString('base64')}`,
+        found: sriFromSha256Hex(dscHash.sha256),
         hint: 'the source package changed or was tampered with; if the change is intended, run `kiln lock --update`',
       });
     }

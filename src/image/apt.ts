@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { sriFromSha256Hex } from '../util/digest.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ export function parseInstallPrintUris(text: string): AptUri[] {
       arch: m[4]!,
       url: m[1]!,
       size: Number(m[5]),
-      integrity: `sha256-${Buffer.from(m[6]!, 'hex').toString('base64')}`,
+      integrity: sriFromSha256Hex(m[6]!),
     });
   }
   return out.sort((a, b) => (a.package < b.package ? -1 : a.package > b.package ? 1 : 0));

@@ -6,7 +6,7 @@
 // reprotest is compared when it is installed (it builds twice, in its own virtual server).
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { build } from '../src/build/index.js';
+import { build } from '../src/builder/index.js';
 import { check } from '../src/check/index.js';
 import { createStore } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';

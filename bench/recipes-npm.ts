@@ -4,7 +4,7 @@
 // recipes/npm-package/README.md.
 //   node dist/bench/recipes-npm.js
 import { join } from 'node:path';
-import { build, type BuildSummary } from '../src/build/index.js';
+import { build, type BuildSummary } from '../src/builder/index.js';
 import { diffPaths, formatText } from '../src/diff/index.js';
 import { createStore } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';

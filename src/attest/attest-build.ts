@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BuildSummary } from '../build/summary.js';
+import type { BuildSummary } from '../builder/summary.js';
 import type { Recipe } from '../recipe/types.js';
 import { readSigner } from './keys.js';
 import { buildProvenance } from './provenance.js';

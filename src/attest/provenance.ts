@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { BuildSummary } from '../build/summary.js';
+import type { BuildSummary } from '../builder/summary.js';
 import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
 import { isDigest, type Digest } from '../util/digest.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as CDX from '@cyclonedx/cyclonedx-library';
-import type { BuildSummary } from '../build/summary.js';
+import type { BuildSummary } from '../builder/summary.js';
 import type { Recipe } from '../recipe/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sriExtraDigests } from './provenance.js';

@@ -3,11 +3,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
-import type { BuildVariation } from '../build/index.js';
-import type { BuildSummary } from '../build/summary.js';
-import { build } from '../build/index.js';
+import type { BuildVariation } from '../builder/index.js';
+import type { BuildSummary } from '../builder/summary.js';
+import { build } from '../builder/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { loadRecipe } from '../recipe/index.js';
+import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
@@ -136,7 +137,7 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
   const host = { cpus: options.hostCpus ?? availableParallelism() };
   const token = checkToken();
   // One engine for every build: an image is imported once, and the controls stay in step.
-  const engine = options.engine ?? (await import('../sandbox/docker.js')).createDockerEngine({ profile: profile.profile });
+  const engine = options.engine ?? (await createEngine({ profile: profile.profile }));
   const root = options.keep ? resolve(options.keep) : await mkdtemp(join(tmpdir(), 'kiln-check-'));
   await mkdir(root, { recursive: true });
   const cleanup = options.keep ? async () => {} : () => rm(root, { recursive: true, force: true });

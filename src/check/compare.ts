@@ -1,4 +1,4 @@
-import type { BuildSummary } from '../build/summary.js';
+import type { BuildSummary } from '../builder/summary.js';
 
 /**
  * Pure: names of the artifacts of `a` whose sha256 differs in `b` (or that `b` lacks), plus

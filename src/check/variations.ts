@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { BuildVariation } from '../build/index.js';
+import type { BuildVariation } from '../builder/index.js';
 import { defaultSandboxProfileFile } from '../sandbox/profile.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';

@@ -114,7 +114,7 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
-  const { build } = await import('../build/index.js');
+  const { build } = await import('../builder/index.js');
   const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
   const out = values.out ?? 'out';
   try {

@@ -1,4 +1,4 @@
-import type { BuildEvent, BuildReporter } from '../build/events.js';
+import type { BuildEvent, BuildReporter } from '../builder/events.js';
 import { formatLocation, isKilnError } from '../util/errors.js';
 
 export interface Output {

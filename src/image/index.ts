@@ -7,3 +7,5 @@ export type { FetchDebsOptions, FetchedDeb } from './fetch.js';
 export { DEB_CACHE_DIR, debianStage1Tree, MERGED_USR_DIRS, mergeDebianTrees, mergedUsrPath, packageLists } from './rootfs.js';
 export type { DebianTreePart } from './rootfs.js';
 export { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_FORMAT, DEBIAN_ASSEMBLY_SCRIPT } from './assemble.js';
+export { debianStage1, planDebianAssembly } from './debian.js';
+export type { DebianStage1Options } from './debian.js';

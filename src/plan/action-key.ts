@@ -1,12 +1,13 @@
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import type { InputMount } from '../fetch/types.js';
-import type { EngineVariation } from '../sandbox/types.js';
+import type { ImageRef } from '../sandbox/types.js';
+import type { EngineVariation } from './variation.js';
 
 export const ACTION_KEY_FORMAT = 'action-key/v1';
 
-/** The image a step runs in, by content: a kiln tree (rootfs input or step output) or a registry digest. */
-export type ImageIdentity = { kind: 'tree'; tree: Digest } | { kind: 'oci'; ref: string };
+/** The image a step runs in, by content: a kiln tree (rootfs input, step output, debian image) or a registry digest. */
+export type ImageIdentity = ImageRef;
 
 /**
  * Everything that can change a step's result, and nothing else: this is hashed into the

@@ -15,3 +15,27 @@ export interface PlanVariation {
   /** An absolute working directory instead of /kiln/work; HOME follows when the profile puts it there. */
   workdir?: string;
 }
+
+/**
+ * What `kiln check` varies at the engine, over the profile's fixed settings. Every member is
+ * applied by the engine (not by the step's script), and every member enters the action key
+ * (as `engine`), so its shape is part of the action key format.
+ */
+export interface EngineVariation {
+  hostname?: string;
+  domainname?: string;
+  /** The working directory instead of the profile's (`build_path`). */
+  workdir?: string;
+  /** The CPUs the step may use, e.g. "0": fewer CPUs (`num_cpus`). */
+  cpusetCpus?: string;
+  /** Paths mounted as tmpfs, with their mount options (`fileordering`: readdir order is reverse creation order). */
+  tmpfs?: Record<string, string>;
+}
+
+/** A `kiln check` variation, resolved into planner and engine settings. */
+export interface BuildVariation {
+  plan?: PlanVariation;
+  engine?: Pick<EngineVariation, 'hostname' | 'domainname' | 'cpusetCpus'>;
+  /** The working directory and /tmp as fresh tmpfs mounts, owned by the step's user (fileordering). */
+  tmpfs?: boolean;
+}

@@ -1,4 +1,4 @@
-import type { BuildSummary } from '../build/summary.js';
+import type { BuildSummary } from '../builder/summary.js';
 
 /** What the original provenance says was built: subjects and, per step, the output tree. */
 export interface ExpectedBuild {

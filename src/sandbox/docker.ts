@@ -1,9 +1,12 @@
+import { basename } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import Dockerode from 'dockerode';
+import type { PackLayer } from '../archive/types.js';
+import type { Store } from '../store/types.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
-import type { Engine, EngineInfo, SandboxException, SandboxProfile, StepRun, StepRunResult } from './types.js';
+import type { Engine, EngineAction, EngineResult, EngineRunIO, ExecutorRecord, SandboxProfile } from './types.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
 export const TREE_IMAGE_REPO = 'kiln.local/tree';
@@ -11,10 +14,11 @@ export const TREE_IMAGE_REPO = 'kiln.local/tree';
 export const STEP_LABEL = 'kiln.step';
 /** Label naming the profile exception a container runs under: what an auditor looks for. */
 export const EXCEPTION_LABEL = 'kiln.exception';
-/** Where a step's output tree is read back from. */
-const OUT_PATH = '/kiln/out';
 /** After the container exited, the attach stream ends once the engine flushed the last output. */
 const OUTPUT_DRAIN_MS = 10_000;
+
+/** Loaded on first run: a build served from the cache never packs or unpacks anything. */
+const archive = () => import('../archive/index.js');
 
 export interface DockerEngineOptions {
   profile: SandboxProfile;
@@ -22,23 +26,48 @@ export interface DockerEngineOptions {
   docker?: Dockerode;
 }
 
+/** The Docker backend, with its image operations open to tests and to `kiln image`. */
+export interface DockerEngine extends Engine {
+  readonly kind: 'docker';
+  /**
+   * A kiln tree as an image, tagged by the tree digest (`kiln.local/tree:<hex>`): imported
+   * from `rootfsTar()` only if absent. Returns the reference.
+   */
+  ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string>;
+  /** An image by digest (`name@sha256:<hex>`): pulled if absent; the local copy's digest is checked. */
+  ensureOciImage(ref: string): Promise<string>;
+}
+
+/** What one container run needs, once the image and the input tar are ready. */
+interface ContainerRun {
+  action: EngineAction;
+  image: string;
+  input: () => Readable;
+  collect: (tar: Readable) => Promise<void>;
+  io: EngineRunIO;
+}
+
 /**
  * The Docker backend of `Engine`. Everything crosses the engine API (tar streams in and out, no
- * bind mounts), so a remote engine behind DOCKER_HOST works as a local one does.
+ * bind mounts), so a remote engine behind DOCKER_HOST works as a local one does: mounts are
+ * packed into one tar extracted at `/`, the output folder comes back as a tar and becomes a tree.
  */
-export function createDockerEngine(options: DockerEngineOptions): Engine {
+export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   const { profile } = options;
   const docker = options.docker ?? new Dockerode();
   // One import per tree per process: concurrent steps on one image share the promise.
   const treeImages = new Map<string, Promise<string>>();
+  let described: Promise<ExecutorRecord> | undefined;
 
-  async function info(): Promise<EngineInfo> {
-    try {
-      const v = await docker.version();
-      return { version: `docker ${v.Version}`, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
-    } catch (err) {
-      throw engineError(err, 'cannot query the engine version');
-    }
+  function describe(): Promise<ExecutorRecord> {
+    described ??= docker.version().then(
+      (v) => ({ engine: 'docker', version: `docker ${v.Version}`, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch }),
+      (err: unknown) => {
+        described = undefined;
+        throw engineError(err, 'cannot query the engine version');
+      },
+    );
+    return described;
   }
 
   function ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string> {
@@ -95,16 +124,48 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     return ref;
   }
 
-  async function runStep(run: StepRun): Promise<StepRunResult> {
-    run.signal?.throwIfAborted();
+  /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
+  async function imageFor(action: EngineAction, io: EngineRunIO): Promise<string> {
+    const image = action.image;
+    if (image.kind === 'oci') {
+      io.onImage?.('pull');
+      return ensureOciImage(image.ref);
+    }
+    io.onImage?.('import');
+    const { writeTreeTar } = await archive();
+    const { store } = io;
+    const manifest = await store.readTree(image.tree);
+    return ensureTreeImage(image.tree, () => writeTreeTar(store, manifest, { mtime: action.mtime }));
+  }
+
+  async function run(action: EngineAction, io: EngineRunIO): Promise<EngineResult> {
+    io.signal?.throwIfAborted();
+    const { store } = io;
+    const image = await imageFor(action, io);
+    const { ingestTar, packLayers } = await archive();
+    const layers = await toPackLayers(store, action);
+    let outputTree: Digest | undefined;
+    const result = await runContainer({
+      action,
+      image,
+      io,
+      input: () => packLayers(store, layers, { mtime: action.mtime }),
+      collect: async (tar) => {
+        outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any' })).digest;
+      },
+    });
+    return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
+  }
+
+  async function runContainer({ action, image, input, collect, io }: ContainerRun): Promise<Omit<EngineResult, 'executor' | 'outputTree'>> {
     const started = Date.now();
     let container: Dockerode.Container | undefined;
     let attaching: Promise<NodeJS.ReadableStream | undefined> | undefined;
-    let killed: StepRunResult['killed'];
+    let killed: EngineResult['killed'];
     let timer: NodeJS.Timeout | undefined;
     const onAbort = (): void => kill('aborted');
 
-    function kill(reason: NonNullable<StepRunResult['killed']>): void {
+    function kill(reason: NonNullable<EngineResult['killed']>): void {
       if (killed) return;
       killed = reason;
       // 409 when it already stopped: nothing to do.
@@ -113,50 +174,45 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
 
     try {
       try {
-        container = await docker.createContainer(toContainerCreateOptions(run, profile));
+        container = await docker.createContainer(toContainerCreateOptions(action, image, profile));
       } catch (err) {
-        throw engineError(err, `cannot create the container of step ${run.step}`, run.step);
+        throw engineError(err, `cannot create the container of step ${action.label}`, action.label);
       }
       const c = container;
       let outputDone: Promise<void> = Promise.resolve();
       try {
         // Attach before start so no early output is lost; inputs go in as one tar stream.
-        attaching = run.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
-        const [stream] = await Promise.all([attaching, c.putArchive(run.input(), { path: '/' })]);
-        if (stream && run.onOutput) outputDone = forwardOutput(docker, stream, run.onOutput);
-        run.signal?.addEventListener('abort', onAbort, { once: true });
+        attaching = io.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
+        const [stream] = await Promise.all([attaching, c.putArchive(input(), { path: '/' })]);
+        if (stream && io.onOutput) outputDone = forwardOutput(docker, stream, io.onOutput);
+        io.signal?.addEventListener('abort', onAbort, { once: true });
         await c.start();
       } catch (err) {
-        throw engineError(err, `cannot start step ${run.step}`, run.step);
+        throw engineError(err, `cannot start step ${action.label}`, action.label);
       }
       // An abort that arrived before start found nothing running: kill now.
-      if (run.signal?.aborted) kill('aborted');
+      if (io.signal?.aborted) kill('aborted');
       if (killed) await c.kill().catch(() => undefined);
-      if (run.timeoutMs !== undefined) timer = setTimeout(() => kill('timeout'), run.timeoutMs);
+      if (action.limits.timeoutMs !== undefined) timer = setTimeout(() => kill('timeout'), action.limits.timeoutMs);
 
       let exitCode: number;
       try {
         const waited = (await c.wait()) as { StatusCode: number };
         exitCode = waited.StatusCode;
       } catch (err) {
-        throw engineError(err, `lost step ${run.step} while waiting for it`, run.step);
+        throw engineError(err, `lost step ${action.label} while waiting for it`, action.label);
       }
       clearTimeout(timer);
       await drainWithin(outputDone, OUTPUT_DRAIN_MS);
 
       // Only a failed step pays for the question: was it the memory limit?
       if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
-      if (exitCode === 0 && !killed) await collectOutput(c, run, profile.maxOutputBytes);
+      if (exitCode === 0 && !killed) await collectOutput(c, action, collect);
 
-      return {
-        exitCode,
-        ...(killed && { killed }),
-        containerId: c.id,
-        durationMs: Date.now() - started,
-      };
+      return { exitCode, ...(killed && { killed }), durationMs: Date.now() - started };
     } finally {
       clearTimeout(timer);
-      run.signal?.removeEventListener('abort', onAbort);
+      io.signal?.removeEventListener('abort', onAbort);
       attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
       // The container is scratch: gone whatever happened, with its anonymous volumes.
       await container?.remove({ force: true, v: true }).catch(() => undefined);
@@ -176,64 +232,101 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     return (await inspectImage(ref)) !== undefined;
   }
 
-  return { info, ensureTreeImage, ensureOciImage, runStep };
+  return { kind: 'docker', describe, run, ensureTreeImage, ensureOciImage };
 }
 
 /**
  * The one create request of a step: every isolation setting is here, none is added later.
  * Pure, so the settings can be checked without an engine.
  */
-export function toContainerCreateOptions(run: StepRun, profile: SandboxProfile): Dockerode.ContainerCreateOptions {
+export function toContainerCreateOptions(action: EngineAction, image: string, profile: SandboxProfile): Dockerode.ContainerCreateOptions {
   // Sorted, so the process environment does not depend on how the planner built the record.
-  const env = Object.keys(run.env).sort().map((k) => `${k}=${run.env[k]}`);
-  const v = run.variation;
-  const exception = run.exception === undefined ? undefined : profileException(profile, run.exception);
+  const env = Object.keys(action.env).sort().map((k) => `${k}=${action.env[k]}`);
+  const privilege = action.privilege === undefined ? undefined : assertPrivilege(profile, action);
   return {
-    Image: run.image,
-    Cmd: run.argv,
+    Image: image,
+    Cmd: action.argv,
     // An empty entrypoint, so an OCI image's own ENTRYPOINT cannot wrap the step's argv.
     Entrypoint: [],
     Env: env,
-    // An exception decides the user itself: a run cannot pair its capabilities with another uid.
-    User: exception ? exception.user : run.user,
-    WorkingDir: v?.workdir ?? profile.workdir,
-    Hostname: v?.hostname ?? profile.hostname,
-    Domainname: v?.domainname ?? profile.domainname,
+    User: `${action.user.uid}:${action.user.gid}`,
+    WorkingDir: action.workdir,
+    Hostname: action.hostname,
+    Domainname: action.domainname,
     NetworkDisabled: true,
-    Labels: { [STEP_LABEL]: run.step, ...(run.exception !== undefined && { [EXCEPTION_LABEL]: run.exception }) },
+    Labels: { [STEP_LABEL]: action.label, ...(privilege && { [EXCEPTION_LABEL]: privilege }) },
     Tty: false,
     OpenStdin: false,
     AttachStdin: false,
     HostConfig: {
       NetworkMode: profile.networkMode,
       CapDrop: [...profile.capDrop],
-      CapAdd: [...profile.capAdd, ...(exception?.capAdd ?? [])],
+      CapAdd: [...profile.capAdd, ...(action.privilege?.capabilities ?? [])],
       SecurityOpt: [...profile.securityOpt],
-      PidsLimit: profile.pidsLimit,
-      Memory: profile.memoryBytes,
+      PidsLimit: action.limits.pids,
+      Memory: action.limits.memoryBytes,
       // Equal to Memory: no swap on top of the limit.
-      MemorySwap: profile.memoryBytes,
+      MemorySwap: action.limits.memoryBytes,
       Privileged: false,
       IpcMode: 'private',
       AutoRemove: false,
       Init: false,
       // Output reaches kiln through attach; the engine keeps no log file of it on the host.
       LogConfig: { Type: 'none', Config: {} },
-      ...(v?.cpusetCpus !== undefined && { CpusetCpus: v.cpusetCpus }),
-      ...(v?.tmpfs && { Tmpfs: { ...v.tmpfs } }),
+      ...(action.limits.cpus !== undefined && { CpusetCpus: action.limits.cpus }),
+      ...(action.tmpfs && { Tmpfs: { ...action.tmpfs } }),
     },
   };
 }
 
-/** The named exception of the profile; an unknown name is refused, never ignored. */
-function profileException(profile: SandboxProfile, name: string): SandboxException {
+/**
+ * A privileged action must be exactly a named exception of the profile: its user and its
+ * capabilities. An unknown name, another user or one more capability is refused, never applied.
+ */
+function assertPrivilege(profile: SandboxProfile, action: EngineAction): string {
+  const name = action.privilege!.name;
   const ex = profile.exceptions && Object.hasOwn(profile.exceptions, name) ? profile.exceptions[name] : undefined;
   if (!ex) {
     throw new SandboxError('KILN_SANDBOX_BAD_PROFILE', `the sandbox profile grants no exception "${name}"`, {
       hint: 'exceptions are listed under "exceptions" in sandbox/profile.json',
     });
   }
-  return ex;
+  const user = `${action.user.uid}:${action.user.gid}`;
+  const caps = [...action.privilege!.capabilities].sort().join(',');
+  if (ex.user !== user || [...ex.capAdd].sort().join(',') !== caps) {
+    throw new SandboxError('KILN_SANDBOX_BAD_PROFILE', `action ${action.label} asks more than exception "${name}" grants`, {
+      expected: `user ${ex.user}, capabilities ${ex.capAdd.join(',') || '(none)'}`,
+      found: `user ${user}, capabilities ${caps || '(none)'}`,
+    });
+  }
+  return name;
+}
+
+/**
+ * The action's mounts as the layers of the one tar extracted at `/`: later layers replace
+ * earlier entries; read-only mounts carry no write bit, writable ones belong to their owner.
+ */
+async function toPackLayers(store: Store, action: EngineAction): Promise<PackLayer[]> {
+  return Promise.all(
+    action.mounts.map(async (m): Promise<PackLayer> => {
+      const ids = m.owner === 'root' ? { uid: 0, gid: 0 } : action.user;
+      const prefix = m.path.replace(/^\/+/, '');
+      const base = { ...ids, readOnly: !m.writable };
+      switch (m.source.kind) {
+        case 'tree':
+          // Manifests are read here, once; packing streams file contents from the store.
+          return { ...base, prefix, source: { kind: 'tree', manifest: await store.readTree(m.source.tree) } };
+        case 'file':
+        case 'dir':
+          return { ...base, prefix, source: m.source };
+        case 'symlink': {
+          const at = prefix.lastIndexOf('/');
+          const entry = { path: prefix.slice(at + 1), type: 'symlink' as const, target: m.source.target };
+          return { ...base, readOnly: false, prefix: prefix.slice(0, Math.max(0, at)), source: { kind: 'tree', manifest: { kiln: 'tree/v1', entries: [entry] } } };
+        }
+      }
+    }),
+  );
 }
 
 /** `name@sha256:<hex>` → its parts; anything else is refused (kiln never runs an image by tag). */
@@ -248,22 +341,23 @@ export function parseOciRef(ref: string): { name: string; hex: string } {
   return { name: m[1]!, hex: m[2]! };
 }
 
-async function collectOutput(c: Dockerode.Container, run: StepRun, maxBytes: number): Promise<void> {
+async function collectOutput(c: Dockerode.Container, action: EngineAction, collect: (tar: Readable) => Promise<void>): Promise<void> {
   let source: NodeJS.ReadableStream;
   try {
-    source = await c.getArchive({ path: OUT_PATH });
+    source = await c.getArchive({ path: action.outputPath });
   } catch (err) {
-    throw engineError(err, `cannot read ${OUT_PATH} of step ${run.step}`, run.step);
+    throw engineError(err, `cannot read ${action.outputPath} of step ${action.label}`, action.label);
   }
+  const maxBytes = action.limits.outputBytes;
   let bytes = 0;
   let tooLarge: SandboxError | undefined;
-  // Counted as it streams: a step filling /kiln/out cannot fill the host's disk through kiln.
+  // Counted as it streams: a step filling its output folder cannot fill the host's disk through kiln.
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
       if (bytes > maxBytes && !tooLarge) {
-        tooLarge = new SandboxError('KILN_SANDBOX_OUTPUT_TOO_LARGE', `the output of step ${run.step} exceeds the sandbox limit`, {
-          step: run.step,
+        tooLarge = new SandboxError('KILN_SANDBOX_OUTPUT_TOO_LARGE', `the output of step ${action.label} exceeds the sandbox limit`, {
+          step: action.label,
           expected: `at most ${maxBytes} bytes`,
           found: `more than ${maxBytes} bytes`,
         });
@@ -276,11 +370,11 @@ async function collectOutput(c: Dockerode.Container, run: StepRun, maxBytes: num
   source.on('error', (err: Error) => counted.destroy(err));
   source.pipe(counted);
   try {
-    await run.collect(counted);
+    await collect(counted);
   } catch (err) {
     if (tooLarge) throw tooLarge;
     if (isKilnError(err)) throw err;
-    throw engineError(err, `collecting the output of step ${run.step} failed`, run.step);
+    throw engineError(err, `collecting the output of step ${action.label} failed`, action.label);
   } finally {
     (source as Readable).destroy();
   }
@@ -321,7 +415,7 @@ function toEventTime(ms: number): string {
 function forwardOutput(
   docker: Dockerode,
   stream: NodeJS.ReadableStream,
-  onOutput: NonNullable<StepRun['onOutput']>,
+  onOutput: NonNullable<EngineRunIO['onOutput']>,
 ): Promise<void> {
   const sink = (name: 'stdout' | 'stderr'): Writable =>
     new Writable({

@@ -3,6 +3,8 @@ import { KilnError, type KilnErrorOptions } from '../util/errors.js';
 export type SandboxErrorCode =
   /** sandbox/profile.json is missing, malformed, or weakens a mandatory setting. */
   | 'KILN_SANDBOX_BAD_PROFILE'
+  /** `--engine` / KILN_ENGINE names no backend kiln has. */
+  | 'KILN_SANDBOX_BAD_ENGINE'
   /** The engine did not answer (socket absent, connection refused, DOCKER_HOST wrong). */
   | 'KILN_SANDBOX_ENGINE_UNAVAILABLE'
   /** The engine answered but refused or failed a request (create, start, archive...). */

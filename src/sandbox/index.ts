@@ -1,6 +1,9 @@
 export { SandboxError } from './errors.js';
 export type { SandboxErrorCode, SandboxErrorOptions } from './errors.js';
 export { SANDBOX_PROFILE_PATH, defaultSandboxProfileFile, loadSandboxProfile, parseSandboxProfile, toSandboxProfile } from './profile.js';
-export { EXCEPTION_LABEL, STEP_LABEL, TREE_IMAGE_REPO, createDockerEngine, parseOciRef, toContainerCreateOptions } from './docker.js';
-export type { DockerEngineOptions } from './docker.js';
-export type { Engine, EngineInfo, EngineVariation, LoadedSandboxProfile, SandboxException, SandboxProfile, StepRun, StepRunResult } from './types.js';
+export { createEngine, ENGINE_KINDS, resolveEngineKind } from './engine.js';
+export type { EngineConfig } from './engine.js';
+export type {
+  ActionLimits, Engine, EngineAction, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImageRef, LoadedSandboxProfile, Mount, MountSource,
+  SandboxException, SandboxProfile,
+} from './types.js';

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 
 /**
@@ -45,75 +45,118 @@ export interface LoadedSandboxProfile {
   file: string;
 }
 
-export interface EngineInfo {
-  /** e.g. "docker 20.10.24"; recorded in provenance. */
+/** Which backend runs actions: `docker` (a local engine, or one behind DOCKER_HOST). */
+export type EngineKind = 'docker';
+
+/**
+ * Who ran an action, for provenance: opaque to kiln's logic, recorded as the engine gave it.
+ * `engine` and `version` always; a farm adds its endpoint, instance and the worker.
+ */
+export interface ExecutorRecord {
+  engine: EngineKind | (string & {});
+  /** e.g. "docker 20.10.24". */
   version: string;
-  apiVersion: string;
-  os: string;
-  arch: string;
+  [detail: string]: unknown;
 }
 
-/** What one step run needs from the engine; everything is already resolved by the planner. */
-export interface StepRun {
-  step: string;
-  /** An engine image reference from `ensureTreeImage` / `ensureOciImage`. */
-  image: string;
-  /** Full argv: the image's shell followed by the script. */
-  argv: string[];
-  /** The complete environment (profile env, recipe env, step env, SOURCE_DATE_EPOCH, KILN_OUT). */
-  env: Record<string, string>;
-  /** `uid:gid`. */
-  user: string;
-  /** A fresh tar stream extracted at `/` before start: kiln/inputs, kiln/steps, kiln/work, kiln/out, tmp. */
-  input: () => Readable;
-  /** Live log output, in order, as the container writes it. */
-  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
-  /** Receives /kiln/out as a tar stream (entries under `out/`) when the script exited 0. */
-  collect: (tar: Readable) => Promise<void>;
-  signal?: AbortSignal;
-  /** Kill the step after this long (not part of the action key). */
+/** The image an action runs in, by content: a kiln tree (rootfs, step output, debian image) or a registry digest. */
+export type ImageRef = { kind: 'tree'; tree: Digest } | { kind: 'oci'; ref: string };
+
+/** What appears at a mount's path before the action starts. */
+export type MountSource =
+  | { kind: 'tree'; tree: Digest }
+  | { kind: 'file'; digest: Digest; size: number; executable: boolean }
+  /** An empty folder (the working directory, the output folder, /tmp). */
+  | { kind: 'dir'; mode: number }
+  | { kind: 'symlink'; target: string };
+
+/**
+ * One thing placed into the action's file system. Read-only mounts are owned by root and
+ * carry no write bit; writable ones are owned by `owner`.
+ */
+export interface Mount {
+  /** Absolute path inside the sandbox, e.g. `/kiln/inputs/src`. */
+  path: string;
+  source: MountSource;
+  writable: boolean;
+  /** Owner of what the mount creates: root, or the action's user. */
+  owner: 'root' | 'user';
+}
+
+/** Limits in kiln's terms; each backend maps them to what it has (HostConfig, platform properties). */
+export interface ActionLimits {
+  memoryBytes: number;
+  pids: number;
+  /** Bytes the output folder may hold when read back. */
+  outputBytes: number;
+  /** Restrict the action to these CPUs (a list such as "0" or "0-1"): `kiln check`'s num_cpus. */
+  cpus?: string;
+  /** Kill the action after this long; not part of the action key. */
   timeoutMs?: number;
-  /** Engine-level conditions changed by `kiln check`; absent in a normal build (hashed into the action key when set). */
-  variation?: EngineVariation;
-  /**
-   * A profile exception this run is granted (its name in `exceptions`): only kiln's own
-   * implicit steps set it. The engine applies its user and capabilities and labels the container.
-   */
-  exception?: string;
 }
 
 /**
- * What `kiln check` varies at the engine, over the profile's fixed settings. Every member is
- * applied by the engine (not by the step's script), and every member enters the action key.
+ * One action, fully resolved: everything an engine needs and nothing of any engine. It maps
+ * onto the Remote Execution API directly: `image` + `mounts` are the input root, `argv`/`env`/
+ * `workdir` the Command, `outputPath` its output directory, `limits` and the isolation the
+ * platform.
  */
-export interface EngineVariation {
-  hostname?: string;
-  domainname?: string;
-  /** The working directory instead of the profile's (`build_path`). */
-  workdir?: string;
-  /** `HostConfig.CpusetCpus`, e.g. "0": fewer CPUs (`num_cpus`). */
-  cpusetCpus?: string;
-  /** Paths mounted as tmpfs, with their mount options (`fileordering`: readdir order is reverse creation order). */
+export interface EngineAction {
+  /** The step (or `image:<name>`) it runs for: logs, labels and errors only. */
+  label: string;
+  image: ImageRef;
+  argv: string[];
+  /** The complete environment the process sees. */
+  env: Record<string, string>;
+  user: { uid: number; gid: number };
+  workdir: string;
+  hostname: string;
+  domainname: string;
+  mounts: Mount[];
+  /** Absolute path of the folder whose contents become the output tree. */
+  outputPath: string;
+  /** Paths given as fresh in-memory folders instead of packed ones (directory-order variation), with mount options. */
   tmpfs?: Record<string, string>;
-}
-
-export interface StepRunResult {
-  exitCode: number;
-  /** Engine's reason when it killed the step: 'timeout', 'oom', 'aborted'. */
-  killed?: 'timeout' | 'oom' | 'aborted';
-  containerId: string;
-  durationMs: number;
-}
-
-/** A build engine: Docker through dockerode today; any engine the API reaches. */
-export interface Engine {
-  info(): Promise<EngineInfo>;
+  limits: ActionLimits;
   /**
-   * Make a kiln tree available as an image, tagged by the tree digest
-   * (`kiln.local/tree:<hex>`): imported from `rootfsTar()` only if absent. Returns the reference.
+   * A profile exception the action runs under (only kiln's own implicit actions): the engine
+   * adds exactly these capabilities and labels the run with the name. The user is already in `user`.
    */
-  ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string>;
-  /** An image by digest (`name@sha256:<hex>`): pulled if absent; the local copy's digest is checked. */
-  ensureOciImage(ref: string): Promise<string>;
-  runStep(run: StepRun): Promise<StepRunResult>;
+  privilege?: { name: string; capabilities: string[] };
+  /** Mtime of every packed entry (SOURCE_DATE_EPOCH). */
+  mtime: number;
+}
+
+export interface EngineResult {
+  exitCode: number;
+  /** Engine's reason when it stopped the action: 'timeout', 'oom', 'aborted'. */
+  killed?: 'timeout' | 'oom' | 'aborted';
+  /** The output folder as a tree in the store, as written (not normalized); set when exit 0 and not killed. */
+  outputTree?: Digest;
+  /** Wall time of the run, and the part spent queued for a worker (a farm). */
+  durationMs: number;
+  queuedMs?: number;
+  executor: ExecutorRecord;
+}
+
+/** Where a run reads and writes, and how it reports as it goes. */
+export interface EngineRunIO {
+  /** Mounted trees and files are read from here; the output tree goes here. */
+  store: Store;
+  /** Live output, in order. */
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** The engine made an image available: imported from a tree, pulled, or already there. */
+  onImage?: (action: 'import' | 'pull' | 'present') => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * A backend that runs actions in isolation. It reads what it mounts from the run's store and
+ * returns the output folder into it as a tree; images, containers and workers are its business.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+  /** The engine itself, for build summaries and provenance. */
+  describe(): Promise<ExecutorRecord>;
+  run(action: EngineAction, io: EngineRunIO): Promise<EngineResult>;
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildSummary } from '../../src/build/summary.js';
+import type { BuildSummary } from '../../src/builder/summary.js';
 import { parseRecipe } from '../../src/recipe/index.js';
 import type { Recipe } from '../../src/recipe/types.js';
 import { repoRoot } from '../helpers/index.js';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BuildSummary } from '../../src/build/index.js';
+import type { BuildSummary } from '../../src/builder/index.js';
 import { differingArtifacts, minimizeSubset } from '../../src/check/index.js';
 
 function summary(artifacts: Record<string, string>): BuildSummary {

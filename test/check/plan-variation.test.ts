@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planBuild } from '../../src/plan/index.js';
-import { toContainerCreateOptions } from '../../src/sandbox/index.js';
+import { planBuild, planStepAction } from '../../src/plan/index.js';
+import { toContainerCreateOptions } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/index.js';
 import type { Recipe } from '../../src/recipe/index.js';
 
@@ -34,21 +34,33 @@ plan('without a variation the plan is the one of a normal build', async () => {
   assert.ok(step.script.startsWith('umask 0022\n'));
 });
 
-const create = suite('toContainerCreateOptions with a variation');
+const create = suite('planStepAction and the Docker engine with a variation');
 
-create('the engine applies hostname, working directory, cpuset and tmpfs mounts', async () => {
-  const { profile } = await loadSandboxProfile();
-  const run = { step: 's', image: 'i', argv: ['sh'], env: {}, user: '1:1', input: () => { throw new Error('unused'); }, collect: async () => {} };
-  const plain = toContainerCreateOptions(run, profile);
-  assert.is(plain.Hostname, 'kiln');
-  assert.is(plain.HostConfig?.CpusetCpus, undefined);
-  const varied = toContainerCreateOptions({ ...run, variation: { hostname: 'h', domainname: 'd.invalid', workdir: '/build/x/work', cpusetCpus: '0', tmpfs: { '/tmp': 'rw' } } }, profile);
-  assert.is(varied.Hostname, 'h');
-  assert.is(varied.Domainname, 'd.invalid');
-  assert.is(varied.WorkingDir, '/build/x/work');
-  assert.is(varied.HostConfig?.CpusetCpus, '0');
-  assert.equal(varied.HostConfig?.Tmpfs, { '/tmp': 'rw' });
-  assert.equal(varied.HostConfig?.CapDrop, ['ALL']);
+create('the planned action carries hostname, working directory, CPUs and tmpfs; the key records them; the engine applies them', async () => {
+  const loaded = await loadSandboxProfile();
+  const { profile } = loaded;
+  const resolved = { image: { kind: 'oci' as const, ref: 'x@sha256:' + '0'.repeat(64) }, shell: ['/bin/sh', '-c'], inputs: {}, needs: {} };
+  const plain = planStepAction(planBuild(recipe(), profile).steps.s!, resolved, { profile: loaded, sourceDateEpoch: 1 });
+  assert.is(plain.run.hostname, 'kiln');
+  assert.is(plain.run.limits.cpus, undefined);
+  assert.is(plain.material.engine, undefined);
+  assert.is(toContainerCreateOptions(plain.run, 'i', profile).HostConfig?.CpusetCpus, undefined);
+
+  const variation = { plan: { workdir: '/build/x/work' }, engine: { hostname: 'h', domainname: 'd.invalid', cpusetCpus: '0' }, tmpfs: true };
+  const varied = planStepAction(planBuild(recipe(), profile, variation.plan).steps.s!, resolved, { profile: loaded, sourceDateEpoch: 1, variation });
+  assert.is.not(varied.actionKey, plain.actionKey);
+  assert.equal(varied.material.engine, {
+    hostname: 'h', domainname: 'd.invalid', cpusetCpus: '0', workdir: '/build/x/work',
+    tmpfs: { '/build/x/work': 'rw,exec,uid=1000,gid=1000,mode=0755', '/tmp': 'rw,exec,mode=1777' },
+  });
+  assert.ok(varied.run.mounts.some((m) => m.path === '/kiln/work' && m.source.kind === 'symlink' && m.source.target === '/build/x/work'));
+  const o = toContainerCreateOptions(varied.run, 'i', profile);
+  assert.is(o.Hostname, 'h');
+  assert.is(o.Domainname, 'd.invalid');
+  assert.is(o.WorkingDir, '/build/x/work');
+  assert.is(o.HostConfig?.CpusetCpus, '0');
+  assert.equal(o.HostConfig?.Tmpfs, varied.material.engine!.tmpfs);
+  assert.equal(o.HostConfig?.CapDrop, ['ALL']);
 });
 
 plan.run();

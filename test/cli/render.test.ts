@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPlainReporter, fit, formatError } from '../../src/cli/render.js';
-import { BuildError } from '../../src/build/index.js';
+import { BuildError } from '../../src/builder/index.js';
 import { sha256Digest } from '../../src/util/digest.js';
 
 const render = suite('render');

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import type { Engine } from '../../src/sandbox/types.js';
+import { KILN_OUT_DIR, scratchMounts } from '../../src/plan/index.js';
+import type { EngineAction, SandboxProfile } from '../../src/sandbox/types.js';
+import type { Store } from '../../src/store/index.js';
 import type { Digest } from '../../src/util/digest.js';
 
 /** Debian's busybox-static puts a static busybox here (installed on dev machines and in CI). */
@@ -77,27 +79,35 @@ export function busyboxRootfs(): Promise<{ bytes: Buffer; digest: Digest }> {
   return busyboxTar;
 }
 
-/** Imports the busybox rootfs into the engine once (tagged by the tar's digest); returns the image reference. */
-export async function ensureBusyboxImage(engine: Engine): Promise<string> {
-  const { bytes, digest } = await busyboxRootfs();
-  return engine.ensureTreeImage(digest, () => Readable.from([bytes]));
+/** The busybox rootfs as a kiln tree in `store`: what a rootfs input becomes. */
+export async function busyboxTree(store: Store): Promise<Digest> {
+  const { ingestTar } = await import('../../src/archive/index.js');
+  return (await ingestTar(store, busyboxRootfsTar(), { label: 'busybox', links: 'any' })).digest;
+}
+
+/**
+ * The action the sandbox tests run, as the planner lays one out: the busybox image,
+ * /kiln/inputs/x (root, read-only, "input x"), the working directory and /kiln/out owned by
+ * 1000:1000, /tmp 1777; `script` after the profile's umask line; the profile's limits.
+ */
+export async function sandboxAction(store: Store, profile: SandboxProfile, script: string, extra: Partial<EngineAction> = {}): Promise<EngineAction> {
+  const x = await store.putBytes('input x\n');
+  return {
+    label: 'test',
+    image: { kind: 'tree', tree: await busyboxTree(store) },
+    argv: ['/bin/sh', '-e', '-c', `umask ${profile.umask}\n${script}`],
+    env: { ...profile.env, KILN_OUT: KILN_OUT_DIR, SOURCE_DATE_EPOCH: '1700000000' },
+    user: { uid: 1000, gid: 1000 },
+    workdir: profile.workdir,
+    hostname: profile.hostname,
+    domainname: profile.domainname,
+    mounts: [{ path: '/kiln/inputs/x', source: { kind: 'file', digest: x.digest, size: x.size, executable: false }, writable: false, owner: 'root' }, ...scratchMounts(profile.workdir)],
+    outputPath: KILN_OUT_DIR,
+    limits: { memoryBytes: profile.memoryBytes, pids: profile.pidsLimit, outputBytes: profile.maxOutputBytes },
+    mtime: 1700000000,
+    ...extra,
+  };
 }
 
 /** True when the test run excludes Docker (`npm run test:unit`). */
 export const NO_DOCKER = process.env.KILN_TEST_NO_DOCKER === '1';
-
-/**
- * The tar a step gets in the sandbox tests: /kiln/inputs (root, 0555) holding x (root, 0444),
- * /kiln/work and /kiln/out owned by 1000:1000, /tmp 1777; `extra` entries follow.
- */
-export function stepInputTar(extra: TarSpec[] = []): Readable {
-  return packTar([
-    { name: 'kiln', type: 'dir' },
-    { name: 'kiln/inputs', type: 'dir', mode: 0o555 },
-    { name: 'kiln/inputs/x', type: 'file', content: 'input x\n', mode: 0o444 },
-    { name: 'kiln/out', type: 'dir', uid: 1000, gid: 1000 },
-    { name: 'kiln/work', type: 'dir', uid: 1000, gid: 1000 },
-    { name: 'tmp', type: 'dir', mode: 0o1777 },
-    ...extra,
-  ]);
-}

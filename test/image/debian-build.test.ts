@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build, type BuildEvent } from '../../src/build/index.js';
+import { build, type BuildEvent } from '../../src/builder/index.js';
 import { lockRecipe } from '../../src/lock/index.js';
 import { createDockerEngine } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
@@ -44,12 +44,12 @@ interface Seen {
 function watchingEngine(inner: Engine, seen: Seen[]): Engine {
   return {
     ...inner,
-    runStep: async (run) => {
-      if (run.exception === undefined) return inner.runStep(run);
+    run: async (action, io) => {
+      if (action.privilege === undefined) return inner.run(action, io);
       let stop = false;
       const watch = (async () => {
         while (!stop) {
-          const list = await docker.listContainers({ all: true, filters: { label: [`kiln.step=${run.step}`] } });
+          const list = await docker.listContainers({ all: true, filters: { label: [`kiln.step=${action.label}`] } });
           if (list[0]) {
             const info = await docker.getContainer(list[0].Id).inspect().catch(() => undefined);
             if (info) {
@@ -68,7 +68,7 @@ function watchingEngine(inner: Engine, seen: Seen[]): Engine {
         }
       })();
       try {
-        return await inner.runStep(run);
+        return await inner.run(action, io);
       } finally {
         stop = true;
         await watch;

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BuildSummary } from '../../src/build/index.js';
+import type { BuildSummary } from '../../src/builder/index.js';
 import { compareRebuild, type ExpectedBuild } from '../../src/rebuild/compare.js';
 
 const hex = (c: string) => c.repeat(64);

@@ -14,7 +14,7 @@ import {
   statementFromPayload,
   verifyEnvelopeSignatures,
 } from '../../src/attest/index.js';
-import { build, type BuildEvent } from '../../src/build/index.js';
+import { build, type BuildEvent } from '../../src/builder/index.js';
 import { rebuild } from '../../src/rebuild/index.js';
 import { createStore } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/digest.js';

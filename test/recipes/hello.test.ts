@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build, type BuildEvent } from '../../src/build/index.js';
+import { build, type BuildEvent } from '../../src/builder/index.js';
 import { diffPaths } from '../../src/diff/index.js';
 import { lockRecipe } from '../../src/lock/index.js';
 import { createStore } from '../../src/store/index.js';

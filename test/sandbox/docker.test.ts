@@ -6,62 +6,31 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
-import * as tar from 'tar-stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDockerEngine, parseOciRef, toContainerCreateOptions } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
-import type { SandboxProfile, StepRun, StepRunResult } from '../../src/sandbox/types.js';
+import type { EngineAction, EngineResult } from '../../src/sandbox/types.js';
+import { createStore, type Store } from '../../src/store/index.js';
 import type { Digest } from '../../src/util/digest.js';
-import { NO_DOCKER, busyboxRootfs, ensureBusyboxImage, stepInputTar } from '../helpers/busybox.js';
+import { NO_DOCKER, busyboxRootfs, sandboxAction } from '../helpers/busybox.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 
 const { profile } = await loadSandboxProfile();
 const docker = new Dockerode();
+const scratch = await makeTempDir();
+const store: Store = await createStore({ root: join(scratch.dir, 'store') });
 const engine = createDockerEngine({ profile, docker });
-const STEP_ENV = { ...profile.env, KILN_OUT: '/kiln/out', SOURCE_DATE_EPOCH: '1700000000' };
-let image = '';
 
-interface TarEntry { name: string; type: string; linkname?: string; mode?: number; content: string }
+interface Ran { result: EngineResult; log: { stream: 'stdout' | 'stderr'; text: string }[]; stdout: string }
 
-async function readTar(stream: Readable): Promise<TarEntry[]> {
-  const extract = tar.extract();
-  const entries: TarEntry[] = [];
-  const done = (async () => {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      const h = entry.header;
-      entries.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? undefined, mode: h.mode, content: Buffer.concat(chunks).toString() });
-    }
-  })();
-  stream.on('error', (err) => extract.destroy(err));
-  stream.pipe(extract as unknown as NodeJS.WritableStream);
-  await done;
-  return entries;
-}
-
-interface Ran { result: StepRunResult; log: { stream: 'stdout' | 'stderr'; text: string }[]; stdout: string; collected?: TarEntry[] }
-
-/** Runs `script` as the tests' standard step (user 1000:1000, the step input tar). */
-async function runScript(script: string, extra: Partial<StepRun> = {}, eng = engine): Promise<Ran> {
+/** Runs `script` as the tests' standard action (user 1000:1000, /kiln/inputs/x, scratch folders). */
+async function runScript(script: string, extra: Partial<EngineAction> = {}, eng = engine, signal?: AbortSignal): Promise<Ran> {
   const log: Ran['log'] = [];
-  let collected: TarEntry[] | undefined;
-  const result = await eng.runStep({
-    step: 'test',
-    image,
-    argv: ['/bin/sh', '-e', '-c', `umask ${profile.umask}\n${script}`],
-    env: STEP_ENV,
-    user: '1000:1000',
-    input: () => stepInputTar(),
-    onOutput: (chunk, stream) => log.push({ stream, text: chunk.toString() }),
-    collect: async (t) => {
-      collected = await readTar(t);
-    },
-    ...extra,
-  });
+  const action = await sandboxAction(store, profile, script, extra);
+  const result = await eng.run(action, { store, onOutput: (chunk, stream) => log.push({ stream, text: chunk.toString() }), ...(signal && { signal }) });
   const stdout = log.filter((l) => l.stream === 'stdout').map((l) => l.text).join('');
-  return { result, log, stdout, ...(collected && { collected }) };
+  return { result, log, stdout };
 }
 
 async function imageGone(ref: string): Promise<boolean> {
@@ -72,21 +41,18 @@ async function containersOf(step: string): Promise<number> {
   return (await docker.listContainers({ all: true, filters: { label: [`kiln.step=${step}`] } })).length;
 }
 
-const withDocker = async (): Promise<void> => {
-  if (!NO_DOCKER) image = await ensureBusyboxImage(engine);
-};
-
 // ---------------------------------------------------------------------------------------------
 
 const toContainerCreateOptionsSuite = suite('toContainerCreateOptions');
 
-const sampleRun: StepRun = {
-  step: 'compile', image: 'kiln.local/tree:abc', argv: ['/bin/sh', '-c', 'true'], env: { B: '2', A: '1' },
-  user: '1000:1000', input: () => Readable.from([]), collect: async () => undefined,
+const sampleAction: EngineAction = {
+  label: 'compile', image: { kind: 'tree', tree: `sha256:${'a'.repeat(64)}` }, argv: ['/bin/sh', '-c', 'true'], env: { B: '2', A: '1' },
+  user: { uid: 1000, gid: 1000 }, workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
+  mounts: [], outputPath: '/kiln/out', limits: { memoryBytes: profile.memoryBytes, pids: profile.pidsLimit, outputBytes: profile.maxOutputBytes }, mtime: 0,
 };
 
 toContainerCreateOptionsSuite('sets every isolation setting of the profile in the one create request', () => {
-  const o = toContainerCreateOptions(sampleRun, profile);
+  const o = toContainerCreateOptions(sampleAction, 'kiln.local/tree:abc', profile);
   assert.is(o.Image, 'kiln.local/tree:abc');
   assert.equal(o.Cmd, ['/bin/sh', '-c', 'true']);
   assert.equal(o.Entrypoint, []);
@@ -110,7 +76,7 @@ toContainerCreateOptionsSuite('sets every isolation setting of the profile in th
 });
 
 toContainerCreateOptionsSuite('passes the environment sorted by name, nothing added', () => {
-  assert.equal(toContainerCreateOptions(sampleRun, profile).Env, ['A=1', 'B=2']);
+  assert.equal(toContainerCreateOptions(sampleAction, 'img', profile).Env, ['A=1', 'B=2']);
 });
 
 const parseOciRefSuite = suite('parseOciRef');
@@ -126,13 +92,14 @@ parseOciRefSuite('refuses a reference by tag', async () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const infoSuite = suite('info');
+const infoSuite = suite('describe');
 const infoCase = NO_DOCKER ? infoSuite.skip : infoSuite;
 
-infoCase('reports the engine version from the API', async () => {
-  const info = await engine.info();
+infoCase('reports the engine kind and version from the API', async () => {
+  const info = await engine.describe();
+  assert.is(info.engine, 'docker');
   assert.match(info.version, /^docker \d+\.\d+/);
-  assert.match(info.apiVersion, /^1\.\d+$/);
+  assert.match(String(info.apiVersion), /^1\.\d+$/);
   assert.is(info.os, 'linux');
 });
 
@@ -140,7 +107,7 @@ infoSuite('fails with KILN_SANDBOX_ENGINE_UNAVAILABLE and a hint when no engine 
   const { dir, cleanup } = await makeTempDir();
   try {
     const absent = createDockerEngine({ profile, docker: new Dockerode({ socketPath: join(dir, 'docker.sock') }) });
-    const err = await rejectsWithCode<{ hint?: string }>(() => absent.info(), 'KILN_SANDBOX_ENGINE_UNAVAILABLE');
+    const err = await rejectsWithCode<{ hint?: string }>(() => absent.describe(), 'KILN_SANDBOX_ENGINE_UNAVAILABLE');
     assert.match(err.hint ?? '', /DOCKER_HOST/);
     assert.equal(await readdir(dir), []);
   } finally {
@@ -194,7 +161,6 @@ ensureTreeImageSuite('refuses a tree id that is not a digest', async () => {
 
 const ensureOciImageSuite = suite('ensureOciImage');
 const ociCase = NO_DOCKER ? ensureOciImageSuite.skip : ensureOciImageSuite;
-ensureOciImageSuite.before(withDocker);
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -235,7 +201,7 @@ async function pushedDigest(stream: NodeJS.ReadableStream): Promise<string> {
   return digest;
 }
 
-ociCase('pulls an image by digest from a local registry and checks its digest', async () => {
+ociCase('pulls an image by digest from a local registry, checks its digest, and runs argv past its ENTRYPOINT', async () => {
   assert.ok(existsSync(REGISTRY_BIN), `${REGISTRY_BIN} is missing: install Debian's docker-registry package (CI does)`);
   const { dir, cleanup } = await makeTempDir();
   const port = await freePort();
@@ -253,7 +219,10 @@ ociCase('pulls an image by digest from a local registry and checks its digest', 
   let pinned = '';
   try {
     await waitForRegistry(port, registry);
-    await docker.getImage(image).tag({ repo, tag: '1' });
+    const { bytes } = await busyboxRootfs();
+    // An image whose own ENTRYPOINT would fail the step: kiln must run argv as given.
+    const progress = await docker.importImage(Readable.from([bytes]), { repo, tag: '1', changes: ['ENTRYPOINT ["/bin/false"]'] });
+    for await (const _ of progress as AsyncIterable<Buffer>) { /* drain */ }
     const digest = await pushedDigest(await docker.getImage(repo).push({ tag: '1', authconfig: {} }));
     pinned = `${repo}@${digest}`;
     // Forget every local name of it, so the engine must pull.
@@ -266,6 +235,10 @@ ociCase('pulls an image by digest from a local registry and checks its digest', 
     assert.ok(pulled.RepoDigests.includes(pinned));
     // Present now: a second call only checks.
     assert.is(await engine.ensureOciImage(pinned), pinned);
+
+    const ran = await runScript('echo ran', { image: { kind: 'oci', ref: pinned } });
+    assert.is(ran.result.exitCode, 0);
+    assert.is(ran.stdout, 'ran\n');
 
     await rejectsWithCode(() => engine.ensureOciImage(`${repo}@sha256:${'0'.repeat(64)}`), 'KILN_SANDBOX_IMAGE_PULL');
   } finally {
@@ -298,11 +271,10 @@ ensureOciImageSuite('refuses a reference by tag before asking the engine', async
 
 // ---------------------------------------------------------------------------------------------
 
-const runStepSuite = suite('runStep');
-const stepCase = NO_DOCKER ? runStepSuite.skip : runStepSuite;
-runStepSuite.before(withDocker);
+const runSuite = suite('run');
+const stepCase = NO_DOCKER ? runSuite.skip : runSuite;
 
-stepCase('collects /kiln/out as a tar under out/, symlinks kept as links', async () => {
+stepCase('returns the output folder as a tree in the store, symlinks kept as links, and removes the container', async () => {
   const ran = await runScript([
     'mkdir $KILN_OUT/sub',
     'echo hello > $KILN_OUT/sub/a.txt',
@@ -310,16 +282,16 @@ stepCase('collects /kiln/out as a tar under out/, symlinks kept as links', async
   ].join('\n'));
   assert.is(ran.result.exitCode, 0);
   assert.is(ran.result.killed, undefined);
-  const entries = ran.collected!;
-  const byName = new Map(entries.map((e) => [e.name.replace(/\/$/, ''), e]));
-  assert.equal([...byName.keys()].sort(), ['out', 'out/pw', 'out/sub', 'out/sub/a.txt']);
-  const pw = byName.get('out/pw')!;
+  assert.is(ran.result.executor.engine, 'docker');
+  const manifest = await store.readTree(ran.result.outputTree!);
+  const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+  assert.equal([...byPath.keys()].sort(), ['pw', 'sub', 'sub/a.txt']);
+  const pw = byPath.get('pw')!;
   assert.is(pw.type, 'symlink');
-  assert.is(pw.linkname, '/etc/passwd');
-  assert.is(pw.content, '');
-  assert.is(byName.get('out/sub/a.txt')!.content, 'hello\n');
-  // The script's umask line decides the mode of what it writes.
-  assert.is(byName.get('out/sub/a.txt')!.mode! & 0o777, 0o644);
+  assert.is(pw.type === 'symlink' && pw.target, '/etc/passwd');
+  const a = byPath.get('sub/a.txt')!;
+  assert.ok(a.type === 'file');
+  assert.is((await store.readBlob(a.digest)).toString(), 'hello\n');
   assert.is(await containersOf('test'), 0);
 });
 
@@ -328,16 +300,16 @@ stepCase('passes the environment exactly (plus the engine\'s HOSTNAME)', async (
   const ran = await runScript('tr "\\0" "\\n" < /proc/1/environ\necho END');
   assert.is(ran.result.exitCode, 0);
   const seen = ran.stdout.split('\n').filter((l) => l && l !== 'END').sort();
-  const expected = [...Object.entries(STEP_ENV).map(([k, v]) => `${k}=${v}`), 'HOSTNAME=kiln'].sort();
+  const action = await sandboxAction(store, profile, '');
+  const expected = [...Object.entries(action.env).map(([k, v]) => `${k}=${v}`), 'HOSTNAME=kiln'].sort();
   assert.equal(seen, expected);
 });
 
-stepCase('propagates a non-zero exit code and does not collect', async () => {
-  let collected = false;
-  const ran = await runScript('echo partial > $KILN_OUT/f\nexit 3', { collect: async () => { collected = true; } });
+stepCase('propagates a non-zero exit code and returns no output tree', async () => {
+  const ran = await runScript('echo partial > $KILN_OUT/f\nexit 3');
   assert.is(ran.result.exitCode, 3);
   assert.is(ran.result.killed, undefined);
-  assert.not.ok(collected);
+  assert.is(ran.result.outputTree, undefined);
   assert.is(await containersOf('test'), 0);
 });
 
@@ -349,53 +321,38 @@ stepCase('delivers stdout and stderr to onOutput in the order written', async ()
   assert.equal(merged, ['stdout:one', 'stderr:two', 'stdout:three']);
 });
 
-stepCase('kills a step that outlives timeoutMs', async () => {
-  let collected = false;
+stepCase('kills an action that outlives its time limit', async () => {
   const t0 = Date.now();
-  const ran = await runScript('sleep 30', { timeoutMs: 300, collect: async () => { collected = true; } });
+  const action = await sandboxAction(store, profile, 'sleep 30');
+  const ran = await runScript('sleep 30', { limits: { ...action.limits, timeoutMs: 300 } });
   assert.is(ran.result.killed, 'timeout');
   assert.is.not(ran.result.exitCode, 0);
   assert.ok(Date.now() - t0 < 10_000);
-  assert.not.ok(collected);
+  assert.is(ran.result.outputTree, undefined);
   assert.is(await containersOf('test'), 0);
 });
 
 stepCase('reports an out-of-memory kill as oom', async () => {
-  const small = createDockerEngine({ profile: { ...profile, memoryBytes: 16 * 1024 * 1024 }, docker });
-  const ran = await runScript('dd if=/dev/zero of=/dev/null bs=64M count=1', {}, small);
-  assert.is(ran.result.killed, "oom");
+  const action = await sandboxAction(store, profile, '');
+  const ran = await runScript('dd if=/dev/zero of=/dev/null bs=64M count=1', { limits: { ...action.limits, memoryBytes: 16 * 1024 * 1024 } });
+  assert.is(ran.result.killed, 'oom');
   assert.is.not(ran.result.exitCode, 0);
 });
 
-stepCase('fails with KILN_SANDBOX_OUTPUT_TOO_LARGE past maxOutputBytes and removes the container', async () => {
-  const tight: SandboxProfile = { ...profile, maxOutputBytes: 8192 };
-  const small = createDockerEngine({ profile: tight, docker });
+stepCase('fails with KILN_SANDBOX_OUTPUT_TOO_LARGE past the output limit and removes the container', async () => {
+  const action = await sandboxAction(store, profile, '');
   await rejectsWithCode(
-    () => runScript('dd if=/dev/zero of=$KILN_OUT/big bs=1024 count=64 2>/dev/null', { step: 'too-large' }, small),
+    () => runScript('dd if=/dev/zero of=$KILN_OUT/big bs=1024 count=64 2>/dev/null', { label: 'too-large', limits: { ...action.limits, outputBytes: 8192 } }),
     'KILN_SANDBOX_OUTPUT_TOO_LARGE',
   );
   assert.is(await containersOf('too-large'), 0);
 });
 
-stepCase('ignores an image ENTRYPOINT: argv runs as given', async () => {
-  const { bytes } = await busyboxRootfs();
-  const ref = `kiln-test/entrypoint:${randomBytes(8).toString('hex')}`;
-  const [repo, tag] = ref.split(':') as [string, string];
-  const progress = await docker.importImage(Readable.from([bytes]), { repo, tag, changes: ['ENTRYPOINT ["/bin/false"]'] });
-  for await (const _ of progress as AsyncIterable<Buffer>) { /* drain */ }
-  try {
-    const ran = await runScript('echo ran', { image: ref });
-    assert.is(ran.result.exitCode, 0);
-    assert.is(ran.stdout, 'ran\n');
-  } finally {
-    await docker.getImage(ref).remove().catch(() => undefined);
-  }
-  assert.ok(await imageGone(ref));
-});
-
-stepCase('wraps a create failure (image absent) as KILN_SANDBOX_ENGINE_ERROR with the step', async () => {
+stepCase('wraps a create failure as KILN_SANDBOX_ENGINE_ERROR with the step, and leaves no container', async () => {
+  const failing = Object.create(docker) as Dockerode;
+  failing.createContainer = async () => { throw Object.assign(new Error('(HTTP code 404) no such image'), { statusCode: 404 }); };
   const err = await rejectsWithCode<{ step?: string }>(
-    () => runScript('true', { step: 'no-image', image: `kiln.local/tree:${'f'.repeat(64)}` }),
+    () => runScript('true', { label: 'no-image' }, createDockerEngine({ profile, docker: failing })),
     'KILN_SANDBOX_ENGINE_ERROR',
   );
   assert.is(err.step, 'no-image');
@@ -407,4 +364,5 @@ parseOciRefSuite.run();
 infoSuite.run();
 ensureTreeImageSuite.run();
 ensureOciImageSuite.run();
-runStepSuite.run();
+runSuite.after(() => scratch.cleanup());
+runSuite.run();

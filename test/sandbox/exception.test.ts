@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toContainerCreateOptions } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile, parseSandboxProfile } from '../../src/sandbox/profile.js';
-import type { StepRun } from '../../src/sandbox/types.js';
+import type { EngineAction } from '../../src/sandbox/types.js';
 import { repoRoot, throwsWithCode } from '../helpers/index.js';
 
 const shipped = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(repoRoot(), 'sandbox', 'profile.json'), 'utf8')) as Record<string, unknown>;
@@ -44,14 +44,16 @@ parse('a profile without exceptions is valid and has none', async () => {
 
 const create = suite('toContainerCreateOptions with an exception');
 
-const run = (extra: Partial<StepRun>): StepRun => ({
-  step: 'image:t', image: 'img', argv: ['/bin/sh', '-c', 'true'], env: {}, user: '1000:1000',
-  input: () => { throw new Error('unused'); }, collect: async () => undefined, ...extra,
+const run = (extra: Partial<EngineAction>): EngineAction => ({
+  label: 'image:t', image: { kind: 'tree', tree: `sha256:${'a'.repeat(64)}` }, argv: ['/bin/sh', '-c', 'true'], env: {}, user: { uid: 1000, gid: 1000 },
+  workdir: '/kiln/work', hostname: 'kiln', domainname: 'kiln.invalid', mounts: [], outputPath: '/kiln/out',
+  limits: { memoryBytes: 1 << 30, pids: 100, outputBytes: 1 << 30 }, mtime: 0, ...extra,
 });
+const ROOT = { uid: 0, gid: 0 };
 
-create('adds only the exception capabilities, takes its user, keeps the network off, labels the container', async () => {
+create('adds only the exception capabilities, runs as its user, keeps the network off, labels the container', async () => {
   const { profile } = await loadSandboxProfile();
-  const opts = toContainerCreateOptions(run({ exception: 'debian-assembly' }), profile);
+  const opts = toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN'] } }), 'img', profile);
   assert.equal(opts.HostConfig?.CapAdd, ['CHOWN']);
   assert.equal(opts.HostConfig?.CapDrop, ['ALL']);
   assert.is(opts.HostConfig?.NetworkMode, 'none');
@@ -62,14 +64,20 @@ create('adds only the exception capabilities, takes its user, keeps the network 
 
 create('a normal step gets no capability and no exception label', async () => {
   const { profile } = await loadSandboxProfile();
-  const opts = toContainerCreateOptions(run({}), profile);
+  const opts = toContainerCreateOptions(run({}), 'img', profile);
   assert.equal(opts.HostConfig?.CapAdd, []);
   assert.is(opts.Labels?.['kiln.exception'], undefined);
 });
 
 create('refuses an exception the profile does not grant', async () => {
   const { profile } = await loadSandboxProfile();
-  throwsWithCode(() => toContainerCreateOptions(run({ exception: 'anything' }), profile), 'KILN_SANDBOX_BAD_PROFILE');
+  throwsWithCode(() => toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'anything', capabilities: [] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
+});
+
+create('refuses a privileged action that asks another user or more capabilities than its exception grants', async () => {
+  const { profile } = await loadSandboxProfile();
+  throwsWithCode(() => toContainerCreateOptions(run({ privilege: { name: 'debian-assembly', capabilities: ['CHOWN'] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
+  throwsWithCode(() => toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN', 'FOWNER'] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
 });
 
 parse.run();

@@ -2,36 +2,39 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createDockerEngine } from '../../src/sandbox/docker.js';
+import { createDockerEngine, TREE_IMAGE_REPO } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
-import type { StepRun, StepRunResult } from '../../src/sandbox/types.js';
-import { NO_DOCKER, ensureBusyboxImage, stepInputTar } from '../helpers/busybox.js';
+import type { EngineAction, EngineResult } from '../../src/sandbox/types.js';
+import { createStore } from '../../src/store/index.js';
+import { digestHex } from '../../src/util/digest.js';
+import { NO_DOCKER, sandboxAction } from '../helpers/busybox.js';
+import { makeTempDir } from '../helpers/index.js';
 
 const { profile } = await loadSandboxProfile();
 const docker = new Dockerode();
+const scratch = await makeTempDir();
+const store = await createStore({ root: join(scratch.dir, 'store') });
 const engine = createDockerEngine({ profile, docker });
 let image = '';
 
-async function runScript(script: string, extra: Partial<StepRun> = {}): Promise<{ result: StepRunResult; stdout: string }> {
+async function runScript(
+  script: string,
+  extra: Partial<EngineAction> = {},
+  io: { signal?: AbortSignal; onOutput?: (chunk: Buffer) => void } = {},
+): Promise<{ result: EngineResult; stdout: string }> {
   let stdout = '';
-  const result = await engine.runStep({
-    step: 'isolation',
-    image,
-    argv: ['/bin/sh', '-e', '-c', `umask ${profile.umask}\n${script}`],
-    env: { ...profile.env, KILN_OUT: '/kiln/out' },
-    user: '1000:1000',
-    input: () => stepInputTar(),
+  const action = await sandboxAction(store, profile, script, extra);
+  const result = await engine.run(action, {
+    store,
+    ...(io.signal && { signal: io.signal }),
     onOutput: (chunk, stream) => {
       if (stream === 'stdout') stdout += chunk.toString();
+      io.onOutput?.(chunk);
     },
-    collect: async (t) => {
-      t.resume();
-      await new Promise((resolve) => t.on('end', resolve));
-    },
-    ...extra,
   });
   return { result, stdout };
 }
@@ -51,8 +54,13 @@ async function containersOf(step: string): Promise<number> {
 const runStep = suite('runStep');
 const it = NO_DOCKER ? runStep.skip : runStep;
 runStep.before(async () => {
-  if (!NO_DOCKER) image = await ensureBusyboxImage(engine);
+  if (NO_DOCKER) return;
+  // The control container below runs in the image the engine imported for the sandbox action.
+  const action = await sandboxAction(store, profile, 'true');
+  await engine.run(action, { store });
+  if (action.image.kind === 'tree') image = `${TREE_IMAGE_REPO}:${digestHex(action.image.tree)}`;
 });
+runStep.after(() => scratch.cleanup());
 
 it('reaches no host address, no DNS and has only lo, while a bridged container does reach the host', async () => {
   let requests = 0;
@@ -152,8 +160,7 @@ it('creates the container with limits and no mounts, and an abort kills it', asy
   const step = `inspect-${randomBytes(6).toString('hex')}`;
   const controller = new AbortController();
   let inspected: Promise<Dockerode.ContainerInspectInfo | Error> | undefined;
-  const { result } = await runScript('echo ready\nsleep 30', {
-    step,
+  const { result } = await runScript('echo ready\nsleep 30', { label: step }, {
     signal: controller.signal,
     onOutput: (chunk) => {
       if (inspected || !chunk.toString().includes('ready')) return;
@@ -175,7 +182,7 @@ it('creates the container with limits and no mounts, and an abort kills it', asy
   if (info instanceof Error) throw info;
   assert.is(result.killed, 'aborted');
   assert.is.not(result.exitCode, 0);
-  assert.is(info.Id, result.containerId);
+  assert.is(info.Config.Labels['kiln.step'], step);
   const h = info.HostConfig;
   assert.is(h.NetworkMode, 'none');
   assert.is(h.PidsLimit, profile.pidsLimit);
@@ -200,7 +207,7 @@ it('refuses to start when the signal is already aborted', async () => {
   const step = `pre-aborted-${randomBytes(6).toString('hex')}`;
   let threw = false;
   try {
-    await runScript('true', { step, signal: controller.signal });
+    await runScript('true', { label: step }, { signal: controller.signal });
   } catch (err) {
     threw = (err as Error).name === 'AbortError';
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build } from '../../src/build/index.js';
+import { build } from '../../src/builder/index.js';
 import { createStore } from '../../src/store/index.js';
 import { makeTempDir, repoRoot } from '../helpers/index.js';
 

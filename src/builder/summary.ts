@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { join } from 'node:path';
+import type { ExecutorRecord } from '../sandbox/types.js';
 import type { Digest } from '../util/digest.js';
 
 export const BUILD_SUMMARY_FORMAT = 'build/v1';
@@ -24,6 +25,8 @@ export interface StepSummary {
   cached: boolean;
   exitCode: number;
   durationMs: number;
+  /** Who ran the step (engine, version; a farm's worker); absent when it came from a cache. */
+  executor?: ExecutorRecord;
 }
 
 /** The content of `<out>/build.json`, and of `kiln build --json`. */

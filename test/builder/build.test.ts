@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build, type BuildEvent } from '../../src/build/index.js';
+import { build, type BuildEvent } from '../../src/builder/index.js';
 import { createStore } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/digest.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';

@@ -1,0 +1,151 @@
+import type { InputMount } from '../fetch/types.js';
+import type { EngineAction, ImageRef, LoadedSandboxProfile, Mount } from '../sandbox/types.js';
+import type { Digest } from '../util/digest.js';
+import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
+import { KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, type PlannedStep } from './plan.js';
+import type { BuildVariation, EngineVariation } from './variation.js';
+
+/** The platform every action is planned for; it enters the action key. */
+export const PLATFORM = 'linux/amd64';
+
+/**
+ * One unit of execution, fully resolved: what is hashed (`material`, whose digest is the
+ * action key) kept apart from what the engine is handed (`run`, which adds what cannot change
+ * the result: the label, the timeout). Steps and kiln's own implicit actions (image assembly)
+ * are both planned into this shape and executed by the same executor.
+ */
+export interface PlannedAction {
+  /** A step name, or `image:<name>` for an image's assembly: events, logs and errors. */
+  name: string;
+  material: ActionKeyMaterial;
+  actionKey: Digest;
+  run: EngineAction;
+  /** Normalize archives in the output tree (rules `NORMALIZE_RULES`, which are in the material). */
+  normalize: boolean;
+}
+
+/** What a step's action is made of once its dependencies have run. */
+export interface StepResolution {
+  image: ImageRef;
+  /** The image's shell, which runs the script. */
+  shell: readonly string[];
+  inputs: Record<string, InputMount>;
+  /** Output trees of the steps it needs. */
+  needs: Record<string, Digest>;
+}
+
+/** What every action of a build shares. */
+export interface ActionContext {
+  profile: LoadedSandboxProfile;
+  sourceDateEpoch: number;
+  variation?: BuildVariation;
+  /** Per-action time limit: handed to the engine, never hashed. */
+  timeoutMs?: number;
+}
+
+/** `uid:gid` as numbers, or undefined when it is not that shape. */
+export function parseUser(user: string): { uid: number; gid: number } | undefined {
+  const m = /^(\d+):(\d+)$/.exec(user);
+  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
+}
+
+/**
+ * A step's action, pure: the sandbox layout of the contract (inputs read-only under
+ * /kiln/inputs, needed outputs under /kiln/steps, an empty writable working directory and
+ * /kiln/out owned by the step's user, /tmp), the key material and the engine's run.
+ */
+export function planStepAction(step: PlannedStep, resolved: StepResolution, context: ActionContext): PlannedAction {
+  const user = step.user ?? step.spec.user;
+  const ids = parseUser(user);
+  if (!ids) throw new TypeError(`step "${step.name}": user must be "<uid>:<gid>", got "${user}"`);
+  const workdir = step.workdir ?? KILN_WORK_DIR;
+  const engineVariation = toEngineVariation(context.variation, step.workdir, ids);
+  const inputs = sortedRecord(resolved.inputs);
+  const needs = sortedRecord(resolved.needs);
+  const argv = [...resolved.shell, step.script];
+  const material: ActionKeyMaterial = {
+    kiln: ACTION_KEY_FORMAT,
+    image: resolved.image,
+    argv,
+    env: step.env,
+    user,
+    inputs,
+    needs,
+    sourceDateEpoch: context.sourceDateEpoch,
+    platform: PLATFORM,
+    sandboxProfile: context.profile.digest,
+    normalize: step.spec.normalize ? NORMALIZE_RULES : false,
+    ...(engineVariation && { engine: engineVariation }),
+  };
+  const mounts: Mount[] = [
+    ...Object.entries(inputs).map(([n, mount]): Mount => ({ path: `${KILN_INPUTS_DIR}/${n}`, source: mount, writable: false, owner: 'root' })),
+    ...Object.entries(needs).map(([n, tree]): Mount => ({ path: `${KILN_STEPS_DIR}/${n}`, source: { kind: 'tree', tree }, writable: false, owner: 'root' })),
+    ...scratchMounts(workdir),
+  ];
+  // A moved working directory (check's build_path) leaves /kiln/work as a symlink to it:
+  // scripts that name the contract path still run, and whatever records the real path
+  // (getcwd, a compiler's debug info) shows the move.
+  if (step.workdir !== undefined) mounts.push({ path: KILN_WORK_DIR, source: { kind: 'symlink', target: step.workdir }, writable: false, owner: 'root' });
+  const { profile } = context.profile;
+  return {
+    name: step.name,
+    material,
+    actionKey: computeActionKey(material),
+    normalize: step.spec.normalize,
+    run: {
+      label: step.name,
+      image: resolved.image,
+      argv,
+      env: step.env,
+      user: ids,
+      workdir: engineVariation?.workdir ?? profile.workdir,
+      hostname: engineVariation?.hostname ?? profile.hostname,
+      domainname: engineVariation?.domainname ?? profile.domainname,
+      mounts,
+      outputPath: KILN_OUT_DIR,
+      ...(engineVariation?.tmpfs && { tmpfs: engineVariation.tmpfs }),
+      limits: actionLimits(context, engineVariation?.cpusetCpus),
+      mtime: context.sourceDateEpoch,
+    },
+  };
+}
+
+/** The writable folders every action starts with: its working directory, /kiln/out (the step's user's) and /tmp. */
+export function scratchMounts(workdir: string): Mount[] {
+  return [
+    { path: workdir, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
+    { path: KILN_OUT_DIR, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
+    { path: '/tmp', source: { kind: 'dir', mode: 0o1777 }, writable: true, owner: 'root' },
+  ];
+}
+
+/** The profile's limits for one action, in the engine's neutral terms. */
+export function actionLimits(context: ActionContext, cpus?: string): EngineAction['limits'] {
+  const { profile } = context.profile;
+  return {
+    memoryBytes: profile.memoryBytes,
+    pids: profile.pidsLimit,
+    outputBytes: profile.maxOutputBytes,
+    ...(cpus !== undefined && { cpus }),
+    ...(context.timeoutMs !== undefined && { timeoutMs: context.timeoutMs }),
+  };
+}
+
+/**
+ * The engine's share of a variation for one step; undefined without one, so a normal build's
+ * action key has no `engine` member. The tmpfs mounts are owned by the step's user as the
+ * packed working directory would be: only the read order of entries changes.
+ */
+function toEngineVariation(variation: BuildVariation | undefined, workdir: string | undefined, ids: { uid: number; gid: number }): EngineVariation | undefined {
+  if (!variation) return undefined;
+  const v: EngineVariation = { ...variation.engine };
+  if (workdir !== undefined) v.workdir = workdir;
+  if (variation.tmpfs) {
+    v.tmpfs = { [workdir ?? KILN_WORK_DIR]: `rw,exec,uid=${ids.uid},gid=${ids.gid},mode=0755`, '/tmp': 'rw,exec,mode=1777' };
+  }
+  return Object.keys(v).length > 0 ? v : undefined;
+}
+
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]!]));
+}

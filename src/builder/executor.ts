@@ -64,6 +64,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const { store, reporter: report } = options;
   /** Images already announced: the display hears of each once. */
   const announced = new Set<string>();
+  /** Actions running now, by key: a second step with the same key waits for the first instead of running again. */
+  const running = new Map<Digest, Promise<ActionOutcome>>();
 
   async function execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome> {
     const { name, actionKey } = action;
@@ -73,6 +75,23 @@ export function createExecutor(options: ExecutorOptions): Executor {
       report({ type: 'step-cached', step: name, actionKey });
       return { actionKey, outputTree: known.outputTree, log: known.log, cached: true, exitCode: 0, durationMs: 0 };
     }
+    const twin = running.get(actionKey);
+    if (twin) {
+      const done = await twin;
+      report({ type: 'step-cached', step: name, actionKey });
+      return { ...done, cached: true, durationMs: 0 };
+    }
+    const pending = runAndCache(action, subject);
+    running.set(actionKey, pending);
+    try {
+      return await pending;
+    } finally {
+      running.delete(actionKey);
+    }
+  }
+
+  async function runAndCache(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome> {
+    const { name, actionKey } = action;
     const outcome = await runOnEngine(action, subject);
     options.reuse?.set(actionKey, { outputTree: outcome.outputTree, log: outcome.log });
     await store.putAction(actionKey, {

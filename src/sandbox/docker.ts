@@ -55,8 +55,7 @@ interface ContainerRun {
 export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   const { profile } = options;
   const docker = options.docker ?? new Dockerode();
-  // One import per tree per process: concurrent steps on one image share the promise.
-  const treeImages = new Map<string, Promise<string>>();
+  const images = createDockerImages(docker);
   let described: Promise<ExecutorRecord> | undefined;
 
   function describe(): Promise<ExecutorRecord> {
@@ -70,7 +69,41 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     return described;
   }
 
-  function ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string> {
+  async function run(action: EngineAction, io: EngineRunIO): Promise<EngineResult> {
+    io.signal?.throwIfAborted();
+    const { store } = io;
+    const image = await images.forAction(action, io);
+    const { ingestTar, packLayers } = await archive();
+    const layers = await toPackLayers(store, action);
+    let outputTree: Digest | undefined;
+    const result = await runContainer(docker, profile, {
+      action,
+      image,
+      io,
+      input: () => packLayers(store, layers, { mtime: action.mtime }),
+      collect: async (tar) => {
+        outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any' })).digest;
+      },
+    });
+    return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
+  }
+
+  return { kind: 'docker', describe, run, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
+}
+
+interface DockerImages {
+  ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string>;
+  ensureOci(ref: string): Promise<string>;
+  /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
+  forAction(action: EngineAction, io: EngineRunIO): Promise<string>;
+}
+
+/** The images of one engine: kiln trees imported under their digest, OCI images pulled by digest and checked. */
+function createDockerImages(docker: Dockerode): DockerImages {
+  // One import per tree per process: concurrent steps on one image share the promise.
+  const treeImages = new Map<string, Promise<string>>();
+
+  function ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string> {
     if (!isDigest(tree)) {
       return Promise.reject(new SandboxError('KILN_SANDBOX_BAD_IMAGE_REF', `not a tree digest: ${String(tree)}`));
     }
@@ -87,7 +120,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   }
 
   async function importTree(ref: string, tag: string, rootfsTar: () => Readable): Promise<string> {
-    if (await imageExists(ref)) return ref;
+    if ((await inspectImage(docker, ref)) !== undefined) return ref;
     try {
       const progress = await docker.importImage(rootfsTar(), { repo: TREE_IMAGE_REPO, tag });
       await drainProgress(progress);
@@ -98,9 +131,9 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     return ref;
   }
 
-  async function ensureOciImage(ref: string): Promise<string> {
+  async function ensureOci(ref: string): Promise<string> {
     const { hex } = parseOciRef(ref);
-    let image = await inspectImage(ref);
+    let image = await inspectImage(docker, ref);
     if (!image) {
       try {
         await drainProgress(await docker.pull(ref));
@@ -111,7 +144,7 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
           hint: 'check that the registry is reachable from the engine and holds this digest',
         });
       }
-      image = await inspectImage(ref);
+      image = await inspectImage(docker, ref);
     }
     // The engine resolved the reference; make sure the copy it holds is the one the recipe pinned.
     const digests = image?.RepoDigests ?? [];
@@ -124,115 +157,92 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     return ref;
   }
 
-  /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
-  async function imageFor(action: EngineAction, io: EngineRunIO): Promise<string> {
+  async function forAction(action: EngineAction, io: EngineRunIO): Promise<string> {
     const image = action.image;
     if (image.kind === 'oci') {
       io.onImage?.('pull');
-      return ensureOciImage(image.ref);
+      return ensureOci(image.ref);
     }
     io.onImage?.('import');
     const { writeTreeTar } = await archive();
     const { store } = io;
     const manifest = await store.readTree(image.tree);
-    return ensureTreeImage(image.tree, () => writeTreeTar(store, manifest, { mtime: action.mtime }));
+    return ensureTree(image.tree, () => writeTreeTar(store, manifest, { mtime: action.mtime }));
   }
 
-  async function run(action: EngineAction, io: EngineRunIO): Promise<EngineResult> {
-    io.signal?.throwIfAborted();
-    const { store } = io;
-    const image = await imageFor(action, io);
-    const { ingestTar, packLayers } = await archive();
-    const layers = await toPackLayers(store, action);
-    let outputTree: Digest | undefined;
-    const result = await runContainer({
-      action,
-      image,
-      io,
-      input: () => packLayers(store, layers, { mtime: action.mtime }),
-      collect: async (tar) => {
-        outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any' })).digest;
-      },
-    });
-    return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
+  return { ensureTree, ensureOci, forAction };
+}
+
+async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.ImageInspectInfo | undefined> {
+  try {
+    return await docker.getImage(ref).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw engineError(err, `cannot inspect image ${ref}`);
+  }
+}
+
+/** One container: created with every isolation setting, fed its inputs, started, waited for, read back, removed. */
+async function runContainer(docker: Dockerode, profile: SandboxProfile, { action, image, input, collect, io }: ContainerRun): Promise<Omit<EngineResult, 'executor' | 'outputTree'>> {
+  const started = Date.now();
+  let container: Dockerode.Container | undefined;
+  let attaching: Promise<NodeJS.ReadableStream | undefined> | undefined;
+  let killed: EngineResult['killed'];
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => kill('aborted');
+
+  function kill(reason: NonNullable<EngineResult['killed']>): void {
+    if (killed) return;
+    killed = reason;
+    // 409 when it already stopped: nothing to do.
+    container?.kill().catch(() => undefined);
   }
 
-  async function runContainer({ action, image, input, collect, io }: ContainerRun): Promise<Omit<EngineResult, 'executor' | 'outputTree'>> {
-    const started = Date.now();
-    let container: Dockerode.Container | undefined;
-    let attaching: Promise<NodeJS.ReadableStream | undefined> | undefined;
-    let killed: EngineResult['killed'];
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => kill('aborted');
-
-    function kill(reason: NonNullable<EngineResult['killed']>): void {
-      if (killed) return;
-      killed = reason;
-      // 409 when it already stopped: nothing to do.
-      container?.kill().catch(() => undefined);
-    }
-
+  try {
     try {
-      try {
-        container = await docker.createContainer(toContainerCreateOptions(action, image, profile));
-      } catch (err) {
-        throw engineError(err, `cannot create the container of step ${action.label}`, action.label);
-      }
-      const c = container;
-      let outputDone: Promise<void> = Promise.resolve();
-      try {
-        // Attach before start so no early output is lost; inputs go in as one tar stream.
-        attaching = io.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
-        const [stream] = await Promise.all([attaching, c.putArchive(input(), { path: '/' })]);
-        if (stream && io.onOutput) outputDone = forwardOutput(docker, stream, io.onOutput);
-        io.signal?.addEventListener('abort', onAbort, { once: true });
-        await c.start();
-      } catch (err) {
-        throw engineError(err, `cannot start step ${action.label}`, action.label);
-      }
-      // An abort that arrived before start found nothing running: kill now.
-      if (io.signal?.aborted) kill('aborted');
-      if (killed) await c.kill().catch(() => undefined);
-      if (action.limits.timeoutMs !== undefined) timer = setTimeout(() => kill('timeout'), action.limits.timeoutMs);
-
-      let exitCode: number;
-      try {
-        const waited = (await c.wait()) as { StatusCode: number };
-        exitCode = waited.StatusCode;
-      } catch (err) {
-        throw engineError(err, `lost step ${action.label} while waiting for it`, action.label);
-      }
-      clearTimeout(timer);
-      await drainWithin(outputDone, OUTPUT_DRAIN_MS);
-
-      // Only a failed step pays for the question: was it the memory limit?
-      if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
-      if (exitCode === 0 && !killed) await collectOutput(c, action, collect);
-
-      return { exitCode, ...(killed && { killed }), durationMs: Date.now() - started };
-    } finally {
-      clearTimeout(timer);
-      io.signal?.removeEventListener('abort', onAbort);
-      attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
-      // The container is scratch: gone whatever happened, with its anonymous volumes.
-      await container?.remove({ force: true, v: true }).catch(() => undefined);
-    }
-  }
-
-  async function inspectImage(ref: string): Promise<Dockerode.ImageInspectInfo | undefined> {
-    try {
-      return await docker.getImage(ref).inspect();
+      container = await docker.createContainer(toContainerCreateOptions(action, image, profile));
     } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw engineError(err, `cannot inspect image ${ref}`);
+      throw engineError(err, `cannot create the container of step ${action.label}`, action.label);
     }
-  }
+    const c = container;
+    let outputDone: Promise<void> = Promise.resolve();
+    try {
+      // Attach before start so no early output is lost; inputs go in as one tar stream.
+      attaching = io.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
+      const [stream] = await Promise.all([attaching, c.putArchive(input(), { path: '/' })]);
+      if (stream && io.onOutput) outputDone = forwardOutput(docker, stream, io.onOutput);
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      await c.start();
+    } catch (err) {
+      throw engineError(err, `cannot start step ${action.label}`, action.label);
+    }
+    // An abort that arrived before start found nothing running: kill now.
+    if (io.signal?.aborted) kill('aborted');
+    if (killed) await c.kill().catch(() => undefined);
+    if (action.limits.timeoutMs !== undefined) timer = setTimeout(() => kill('timeout'), action.limits.timeoutMs);
 
-  async function imageExists(ref: string): Promise<boolean> {
-    return (await inspectImage(ref)) !== undefined;
-  }
+    let exitCode: number;
+    try {
+      const waited = (await c.wait()) as { StatusCode: number };
+      exitCode = waited.StatusCode;
+    } catch (err) {
+      throw engineError(err, `lost step ${action.label} while waiting for it`, action.label);
+    }
+    clearTimeout(timer);
+    await drainWithin(outputDone, OUTPUT_DRAIN_MS);
 
-  return { kind: 'docker', describe, run, ensureTreeImage, ensureOciImage };
+    // Only a failed step pays for the question: was it the memory limit?
+    if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
+    if (exitCode === 0 && !killed) await collectOutput(c, action, collect);
+
+    return { exitCode, ...(killed && { killed }), durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    io.signal?.removeEventListener('abort', onAbort);
+    attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
+    // The container is scratch: gone whatever happened, with its anonymous volumes.
+    await container?.remove({ force: true, v: true }).catch(() => undefined);
+  }
 }
 
 /**

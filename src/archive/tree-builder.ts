@@ -57,90 +57,98 @@ type Node =
 const MAX_LINK_HOPS = 40;
 
 export function createTreeBuilder(options: TreeBuilderOptions): TreeBuilder {
-  const { label, links } = options;
-  const rooted = links === 'contained' && options.rootedAbsoluteLinks === true;
-  const nodes = new Map<string, Node>();
-  const childCount = new Map<string, number>();
+  return new ManifestBuilder(options);
+}
 
-  function unsafe(name: string, reason: string): never {
-    throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, reason);
+/** The builder's state: every node placed so far by path, and how many children each folder has. */
+class ManifestBuilder implements TreeBuilder {
+  private readonly nodes = new Map<string, Node>();
+  private readonly childCount = new Map<string, number>();
+  private readonly label: string;
+  private readonly links: 'contained' | 'any';
+  private readonly rooted: boolean;
+
+  constructor(private readonly options: TreeBuilderOptions) {
+    this.label = options.label;
+    this.links = options.links;
+    this.rooted = options.links === 'contained' && options.rootedAbsoluteLinks === true;
   }
 
-  function normalize(name: string): string {
-    if (name === '') unsafe(name, 'has an empty name');
-    if (name.includes('\0')) unsafe(name, 'has a NUL byte in its name');
-    if (name.startsWith('/')) unsafe(name, 'is an absolute path');
+  private unsafe(name: string, reason: string): never {
+    throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', this.label, name, reason);
+  }
+
+  private normalize(name: string): string {
+    if (name === '') this.unsafe(name, 'has an empty name');
+    if (name.includes('\0')) this.unsafe(name, 'has a NUL byte in its name');
+    if (name.startsWith('/')) this.unsafe(name, 'is an absolute path');
     const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) unsafe(name, 'climbs out of the tree with ..');
-    if (options.strip !== undefined) {
-      if (parts[0] !== options.strip) unsafe(name, `is not inside ${JSON.stringify(`${options.strip}/`)}`);
+    if (parts.includes('..')) this.unsafe(name, 'climbs out of the tree with ..');
+    const strip = this.options.strip;
+    if (strip !== undefined) {
+      if (parts[0] !== strip) this.unsafe(name, `is not inside ${JSON.stringify(`${strip}/`)}`);
       parts.shift();
     }
     return parts.join('/');
   }
 
   /** Every ancestor must be a folder (or absent, then created); never a symlink, never a file. */
-  function checkParents(name: string, path: string): void {
+  private checkParents(name: string, path: string): void {
     let at = path.indexOf('/');
     while (at !== -1) {
       const parent = path.slice(0, at);
-      const node = nodes.get(parent);
-      if (node?.type === 'symlink') unsafe(name, `would be written through the symlink ${JSON.stringify(parent)}`);
+      const node = this.nodes.get(parent);
+      if (node?.type === 'symlink') this.unsafe(name, `would be written through the symlink ${JSON.stringify(parent)}`);
       if (node?.type === 'file') {
-        throw entryError('KILN_ARCHIVE_CONFLICT', label, name, `needs ${JSON.stringify(parent)} to be a folder, but it is a file`);
+        throw entryError('KILN_ARCHIVE_CONFLICT', this.label, name, `needs ${JSON.stringify(parent)} to be a folder, but it is a file`);
       }
       at = path.indexOf('/', at + 1);
     }
   }
 
-  function checkPath(name: string): string {
-    const path = normalize(name);
-    checkParents(name, path);
+  checkPath(name: string): string {
+    const path = this.normalize(name);
+    this.checkParents(name, path);
     return path;
   }
 
-  function parentOf(path: string): string {
-    const at = path.lastIndexOf('/');
-    return at === -1 ? '' : path.slice(0, at);
-  }
-
-  function ensureParents(path: string): void {
+  private ensureParents(path: string): void {
     const parent = parentOf(path);
-    if (parent === '' || nodes.has(parent)) return;
-    ensureParents(parent);
-    insert(parent, { type: 'dir' });
+    if (parent === '' || this.nodes.has(parent)) return;
+    this.ensureParents(parent);
+    this.insert(parent, { type: 'dir' });
   }
 
-  function insert(path: string, node: Node): void {
-    if (!nodes.has(path)) {
+  private insert(path: string, node: Node): void {
+    if (!this.nodes.has(path)) {
       const parent = parentOf(path);
-      childCount.set(parent, (childCount.get(parent) ?? 0) + 1);
+      this.childCount.set(parent, (this.childCount.get(parent) ?? 0) + 1);
     }
-    nodes.set(path, node);
+    this.nodes.set(path, node);
   }
 
   /** Tar semantics: a later entry replaces an earlier one, unless that is a folder with children. */
-  function place(name: string, node: Node): void {
-    const path = checkPath(name);
+  private place(name: string, node: Node): void {
+    const path = this.checkPath(name);
     if (path === '') {
       if (node.type === 'dir') return;
-      unsafe(name, 'would replace the root of the tree');
+      this.unsafe(name, 'would replace the root of the tree');
     }
-    const existing = nodes.get(path);
-    if (existing?.type === 'dir' && node.type !== 'dir' && (childCount.get(path) ?? 0) > 0) {
-      throw entryError('KILN_ARCHIVE_CONFLICT', label, name, `is a ${node.type}, but an earlier folder of that name has entries`);
+    const existing = this.nodes.get(path);
+    if (existing?.type === 'dir' && node.type !== 'dir' && (this.childCount.get(path) ?? 0) > 0) {
+      throw entryError('KILN_ARCHIVE_CONFLICT', this.label, name, `is a ${node.type}, but an earlier folder of that name has entries`);
     }
-    ensureParents(path);
-    insert(path, node);
+    this.ensureParents(path);
+    this.insert(path, node);
   }
 
-  /** Lexical resolution of a link target from its folder: true if it leaves the tree. */
-  function checkTarget(name: string, path: string, target: string): void {
-    if (target === '') unsafe(name, 'has an empty link target');
-    if (target.includes('\0')) unsafe(name, 'has a NUL byte in its link target');
-    if (links === 'any') return;
-    if (target.startsWith('/') && !rooted) unsafe(name, `links to the absolute path ${JSON.stringify(target)}`);
-    if (escapes(path, target, false)) unsafe(name, `links outside the tree (${JSON.stringify(target)})`);
+  /** Lexical resolution of a link target from its folder: refused if it leaves the tree. */
+  private checkTarget(name: string, path: string, target: string): void {
+    if (target === '') this.unsafe(name, 'has an empty link target');
+    if (target.includes('\0')) this.unsafe(name, 'has a NUL byte in its link target');
+    if (this.links === 'any') return;
+    if (target.startsWith('/') && !this.rooted) this.unsafe(name, `links to the absolute path ${JSON.stringify(target)}`);
+    if (this.escapes(path, target, false)) this.unsafe(name, `links outside the tree (${JSON.stringify(target)})`);
   }
 
   /**
@@ -148,7 +156,7 @@ export function createTreeBuilder(options: TreeBuilderOptions): TreeBuilder {
    * of the tree itself (`follow`), and reports whether any step climbs above the root.
    * Lexical checks alone miss `up -> ..` followed by `x -> dir/up/../..`.
    */
-  function escapes(linkPath: string, target: string, follow: boolean): boolean | 'loop' {
+  private escapes(linkPath: string, target: string, follow: boolean): boolean | 'loop' {
     const stack = parentOf(linkPath) === '' ? [] : parentOf(linkPath).split('/');
     let queue = target.split('/');
     if (target.startsWith('/')) stack.length = 0;
@@ -163,12 +171,12 @@ export function createTreeBuilder(options: TreeBuilderOptions): TreeBuilder {
       }
       stack.push(part);
       if (!follow) continue;
-      const node = nodes.get(stack.join('/'));
+      const node = this.nodes.get(stack.join('/'));
       if (node?.type !== 'symlink') continue;
       if (++hops > MAX_LINK_HOPS) return 'loop';
       stack.pop();
       if (node.target.startsWith('/')) {
-        if (!rooted) return true;
+        if (!this.rooted) return true;
         stack.length = 0;
       }
       queue = [...node.target.split('/'), ...queue];
@@ -176,61 +184,69 @@ export function createTreeBuilder(options: TreeBuilderOptions): TreeBuilder {
     return false;
   }
 
-  function fileMode(mode: number): 0o644 | 0o755 {
-    // Only the exec bit is part of a tree; setuid/setgid/sticky and group/other write never survive.
-    return (mode & 0o111) !== 0 ? 0o755 : 0o644;
+  addFile(name: string, file: FileInfo): void {
+    this.place(name, { type: 'file', mode: fileMode(file.mode), digest: file.digest, size: file.size });
   }
 
-  return {
-    checkPath,
-    addFile(name, file) {
-      place(name, { type: 'file', mode: fileMode(file.mode), digest: file.digest, size: file.size });
-    },
-    addDir(name) {
-      const path = checkPath(name);
-      if (nodes.get(path)?.type === 'dir') return;
-      place(name, { type: 'dir' });
-    },
-    addSymlink(name, target) {
-      const path = checkPath(name);
-      checkTarget(name, path, target);
-      place(name, { type: 'symlink', target });
-    },
-    addHardlink(name, target) {
-      checkPath(name);
-      if (target === '' || target.includes('\0')) unsafe(name, 'has an empty or NUL hard-link target');
-      if (target.startsWith('/') && !rooted) unsafe(name, `is a hard link to the absolute path ${JSON.stringify(target)}`);
-      if (target.split('/').includes('..')) unsafe(name, `is a hard link outside the tree (${JSON.stringify(target)})`);
-      const parts = target.split('/').filter((p) => p !== '' && p !== '.');
-      if (options.strip !== undefined && parts.shift() !== options.strip) {
-        unsafe(name, `is a hard link outside ${JSON.stringify(`${options.strip}/`)} (${JSON.stringify(target)})`);
+  addDir(name: string): void {
+    const path = this.checkPath(name);
+    if (this.nodes.get(path)?.type === 'dir') return;
+    this.place(name, { type: 'dir' });
+  }
+
+  addSymlink(name: string, target: string): void {
+    const path = this.checkPath(name);
+    this.checkTarget(name, path, target);
+    this.place(name, { type: 'symlink', target });
+  }
+
+  addHardlink(name: string, target: string): void {
+    this.checkPath(name);
+    if (target === '' || target.includes('\0')) this.unsafe(name, 'has an empty or NUL hard-link target');
+    if (target.startsWith('/') && !this.rooted) this.unsafe(name, `is a hard link to the absolute path ${JSON.stringify(target)}`);
+    if (target.split('/').includes('..')) this.unsafe(name, `is a hard link outside the tree (${JSON.stringify(target)})`);
+    const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+    const strip = this.options.strip;
+    if (strip !== undefined && parts.shift() !== strip) {
+      this.unsafe(name, `is a hard link outside ${JSON.stringify(`${strip}/`)} (${JSON.stringify(target)})`);
+    }
+    const to = this.nodes.get(parts.join('/'));
+    if (to?.type === 'file' || (to?.type === 'symlink' && this.links === 'any')) {
+      this.place(name, { ...to });
+      return;
+    }
+    this.unsafe(name, `is a hard link to ${JSON.stringify(target)}, which is not an earlier file of the archive`);
+  }
+
+  addSpecial(name: string, kind: SpecialKind): void {
+    const path = this.checkPath(name);
+    if (this.links === 'contained') this.unsafe(name, `is a ${kind}; inputs hold only files, folders and links`);
+    // `any`: root filesystems carry /dev nodes; the engine provides /dev in containers. The
+    // node goes, but the folders it implies stay, as they would on disk.
+    if (path !== '') this.ensureParents(path);
+  }
+
+  finish(): TreeManifest {
+    const entries: TreeEntry[] = [];
+    for (const [path, node] of this.nodes) {
+      if (node.type === 'symlink' && this.links === 'contained') {
+        const verdict = this.escapes(path, node.target, true);
+        if (verdict === 'loop') this.unsafe(path, 'starts a chain of more than 40 symlinks');
+        if (verdict) this.unsafe(path, `links outside the tree once other links are followed (${JSON.stringify(node.target)})`);
       }
-      const to = nodes.get(parts.join('/'));
-      if (to?.type === 'file' || (to?.type === 'symlink' && links === 'any')) {
-        place(name, { ...to });
-        return;
-      }
-      unsafe(name, `is a hard link to ${JSON.stringify(target)}, which is not an earlier file of the archive`);
-    },
-    addSpecial(name, kind) {
-      const path = checkPath(name);
-      if (links === 'contained') unsafe(name, `is a ${kind}; inputs hold only files, folders and links`);
-      // `any`: root filesystems carry /dev nodes; the engine provides /dev in containers. The
-      // node goes, but the folders it implies stay, as they would on disk.
-      if (path !== '') ensureParents(path);
-    },
-    finish() {
-      const entries: TreeEntry[] = [];
-      for (const [path, node] of nodes) {
-        if (node.type === 'symlink' && links === 'contained') {
-          const verdict = escapes(path, node.target, true);
-          if (verdict === 'loop') unsafe(path, 'starts a chain of more than 40 symlinks');
-          if (verdict) unsafe(path, `links outside the tree once other links are followed (${JSON.stringify(node.target)})`);
-        }
-        entries.push({ path, ...node });
-      }
-      entries.sort((a, b) => comparePaths(a.path, b.path));
-      return { kiln: TREE_FORMAT, entries };
-    },
-  };
+      entries.push({ path, ...node });
+    }
+    entries.sort((a, b) => comparePaths(a.path, b.path));
+    return { kiln: TREE_FORMAT, entries };
+  }
+}
+
+function parentOf(path: string): string {
+  const at = path.lastIndexOf('/');
+  return at === -1 ? '' : path.slice(0, at);
+}
+
+/** Only the exec bit is part of a tree; setuid/setgid/sticky and group/other write never survive. */
+function fileMode(mode: number): 0o644 | 0o755 {
+  return (mode & 0o111) !== 0 ? 0o755 : 0o644;
 }

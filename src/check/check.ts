@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
-import { build } from '../builder/index.js';
+import { build, type ReusedOutcome } from '../builder/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { loadRecipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
@@ -117,6 +117,39 @@ export interface CheckRun {
 /** How far after the controls the later builds start: a time of day with second resolution must change. */
 const LATER_MS = 2000;
 
+/** Everything the phases of one check share. */
+interface CheckContext {
+  recipe: Recipe;
+  selected: Variation[];
+  /** Selected and runnable here; `time` apart from the settings. */
+  runnable: Variation[];
+  settingVariations: Variation[];
+  timeSelected: boolean;
+  host: { cpus: number };
+  jobs: number;
+  builds: Map<string, CheckBuild>;
+  /** Step results by action key, shared by the varied builds (never by the controls or `time`). */
+  reuse: Map<Digest, ReusedOutcome>;
+  report: (event: CheckEvent) => void;
+  runBuild: (label: string, variations: Variation[], opts: { reuse: boolean }) => Promise<CheckBuild>;
+}
+
+/** What the controls (and the experiment) showed. */
+interface ControlsOutcome {
+  control: BuildSummary;
+  startedAt: number;
+  controlsDiffer: string[];
+  experiment: CheckBuild;
+  experimentDiffers: string[];
+}
+
+/** What the single-variation builds and the bisection attributed. */
+interface Attribution {
+  results: Map<string, VariationResult>;
+  culprits: Culprit[];
+  unexplained: string[];
+}
+
 /**
  * Builds the recipe with no cache twice as controls (concurrently, on one second boundary),
  * then once with every variation applied at once (later in real time). If the experiment
@@ -126,38 +159,74 @@ const LATER_MS = 2000;
  */
 export async function check(options: CheckOptions): Promise<CheckRun> {
   const startedOn = new Date();
-  const report = options.reporter ?? (() => {});
   const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
   if (recipe.artifacts.length === 0) throw new CheckError('KILN_CHECK_NO_ARTIFACTS', `recipe ${recipe.file} declares no artifacts: nothing to compare`, { where: { file: recipe.file } });
   const set = await loadVariations(options.variationsFile);
-  const selected = selectVariations(set, options.variations);
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
-  const jobs = Math.max(1, options.jobs ?? 2);
-  const host = { cpus: options.hostCpus ?? availableParallelism() };
-  const token = checkToken();
   // One engine for every build: an image is imported once, and the controls stay in step.
   const engine = options.engine ?? (await createEngine({ profile: profile.profile }));
   const root = options.keep ? resolve(options.keep) : await mkdtemp(join(tmpdir(), 'kiln-check-'));
   await mkdir(root, { recursive: true });
   const cleanup = options.keep ? async () => {} : () => rm(root, { recursive: true, force: true });
+  const ctx = checkContext(options, recipe, selectVariations(set, options.variations), { store, engine, profile, root });
+  try {
+    const controls = await runControls(ctx);
+    const attribution = controls.experimentDiffers.length === 0 ? allSame(ctx) : await attribute(ctx, controls, options.bisectBudget);
+    const finishedOn = new Date();
+    const result: CheckResult = {
+      kiln: CHECK_FORMAT,
+      recipe: { name: recipe.name, ...(recipe.version !== undefined && { version: recipe.version }), file: recipe.file, digest: recipe.digest },
+      verdict: controls.controlsDiffer.length > 0 ? 'not-deterministic' : controls.experimentDiffers.length > 0 ? 'sensitive' : 'reproducible',
+      controls: {
+        identical: controls.controlsDiffer.length === 0,
+        artifacts: controls.control.artifacts.map((x) => ({ name: x.name, sha256: x.digests.sha256 })),
+        differing: controls.controlsDiffer,
+      },
+      experiment: {
+        variations: controls.experiment.variations,
+        verdict: controls.experimentDiffers.length > 0 ? 'differs' : 'same',
+        differing: controls.experimentDiffers,
+        ...(controls.experiment.error && { error: controls.experiment.error }),
+      },
+      variations: ctx.selected.map((v) => attribution.results.get(v.name)!),
+      culprits: attribution.culprits,
+      unexplained: attribution.unexplained,
+      variationSet: { file: set.file, digest: set.digest },
+      sandboxProfile: profile.digest,
+      builds: ctx.builds.size,
+      timings: { startedOn: startedOn.toISOString(), finishedOn: finishedOn.toISOString(), durationMs: finishedOn.getTime() - startedOn.getTime() },
+    };
+    return { result, builds: ctx.builds, store, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
 
+function checkContext(
+  options: CheckOptions,
+  recipe: Recipe,
+  selected: Variation[],
+  env: { store: Store; engine: Engine; profile: LoadedSandboxProfile; root: string },
+): CheckContext {
+  const report = options.reporter ?? (() => {});
+  const jobs = Math.max(1, options.jobs ?? 2);
+  const host = { cpus: options.hostCpus ?? availableParallelism() };
+  const token = checkToken();
   const runnable = selected.filter((v) => unavailableReason(v, host) === undefined);
-  const timeSelected = runnable.some((v) => v.name === TIME_VARIATION);
-  const settingVariations = runnable.filter((v) => v.name !== TIME_VARIATION);
   const builds = new Map<string, CheckBuild>();
-  /** Step results by action key, shared by the varied builds (never by the controls or `time`). */
-  const reuse = new Map<Digest, { outputTree: Digest; log: Digest }>();
+  const reuse = new Map<Digest, ReusedOutcome>();
 
   const runBuild = async (label: string, variations: Variation[], opts: { reuse: boolean }): Promise<CheckBuild> => {
-    const dir = join(root, label);
+    const dir = join(env.root, label);
     const variation: BuildVariation | undefined = variations.length > 0 ? toBuildVariation(variations, token) : undefined;
     const record: CheckBuild = { label, variations: variations.map((v) => v.name), dir, startedAt: Date.now() };
     builds.set(label, record);
     report({ type: 'build-start', label });
     try {
       record.summary = await build({
-        recipe, out: dir, noCache: true, attest: false, store, engine, profile, jobs,
+        recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs,
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),
       });
@@ -170,140 +239,130 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
     return record;
   };
 
-  try {
-    // Controls: the same conditions, the same second. The experiment joins them when `time`
-    // is not tried, so that it differs from them only by its settings.
-    report({ type: 'phase', phase: 'controls' });
-    await untilSecondBoundary();
-    const first = [runBuild('control-1', [], { reuse: false }), runBuild('control-2', [], { reuse: false })];
-    if (!timeSelected) first.push(runBuild('experiment', settingVariations, { reuse: false }));
-    const [a, b] = await Promise.all(first);
-    // A control that fails is the build's own failure (a step failed: exit 1; bad input: 2).
-    if (!a!.summary) throw a!.thrown;
-    const control = a!.summary;
-    for (const s of Object.values(control.steps)) reuse.set(s.actionKey, { outputTree: s.outputTree, log: s.log });
-    const controlsDiffer = differingArtifacts(control, b!.summary);
-    const deterministic = new Set(control.artifacts.map((x) => x.name).filter((n) => !controlsDiffer.includes(n)));
+  return {
+    recipe, selected, runnable, host, jobs, builds, reuse, report, runBuild,
+    timeSelected: runnable.some((v) => v.name === TIME_VARIATION),
+    settingVariations: runnable.filter((v) => v.name !== TIME_VARIATION),
+  };
+}
 
-    let experiment = builds.get('experiment');
-    if (!experiment) {
-      report({ type: 'phase', phase: 'experiment' });
-      await untilSecondBoundary(a!.startedAt + LATER_MS);
-      experiment = await runBuild('experiment', runnable, { reuse: false });
-    }
-    const experimentDiffers = differingArtifacts(control, experiment.summary, deterministic);
-
-    const results = new Map<string, VariationResult>();
-    for (const v of selected) {
-      const reason = unavailableReason(v, host);
-      if (reason !== undefined) results.set(v.name, { name: v.name, description: v.description, supported: v.supported, verdict: 'skipped', differing: [], reason });
-    }
-    const culprits: Culprit[] = [];
-    let unexplained: string[] = [];
-
-    if (experimentDiffers.length === 0) {
-      for (const v of runnable) results.set(v.name, { name: v.name, description: v.description, supported: true, verdict: 'same', differing: [] });
-    } else {
-      // Each variation alone. `time` is a plain build run later: it always runs, because every
-      // single build runs later than the controls, and what changes with time alone must not
-      // be blamed on a setting.
-      report({ type: 'phase', phase: 'singles' });
-      await untilSecondBoundary(a!.startedAt + LATER_MS);
-      const queue = new PQueue({ concurrency: jobs });
-      const singles = await Promise.all([
-        queue.add(() => runBuild('time', [], { reuse: false })),
-        ...settingVariations.map((v) => queue.add(() => runBuild(`only-${v.name}`, [v], { reuse: true }))),
-      ]) as CheckBuild[];
-      const timeBuild = singles[0]!;
-      const timeDiffers = differingArtifacts(control, timeBuild.summary, new Set(experimentDiffers));
-      const masked = new Set(timeDiffers);
-      const testable = new Set(experimentDiffers.filter((n) => !masked.has(n)));
-      if (timeSelected) {
-        const v = runnable.find((x) => x.name === TIME_VARIATION)!;
-        results.set(v.name, {
-          name: v.name, description: v.description, supported: true, verdict: timeDiffers.length > 0 ? 'differs' : 'same', differing: timeDiffers,
-          ...(timeBuild.error && { error: timeBuild.error }),
-        });
-        if (timeDiffers.length > 0) culprits.push({ variations: [TIME_VARIATION], artifacts: timeDiffers, build: 'time', against: 'control-1' });
-      }
-      const explained = new Set(timeSelected ? timeDiffers : []);
-      settingVariations.forEach((v, i) => {
-        const single = singles[i + 1]!;
-        const differing = differingArtifacts(control, single.summary, testable);
-        for (const n of differing) explained.add(n);
-        const maskedHere = [...masked].sort();
-        results.set(v.name, {
-          name: v.name, description: v.description, supported: true, verdict: differing.length > 0 || single.error ? 'differs' : 'same', differing,
-          ...(maskedHere.length > 0 && { masked: maskedHere, reason: 'these artifacts change with the time of the run, so this variation could not be tested on them' }),
-          ...(single.error && { error: single.error }),
-        });
-        if (differing.length > 0) culprits.push({ variations: [v.name], artifacts: differing, build: single.label, against: 'control-1' });
-      });
-
-      // What no single variation explains: the smallest set of them that, together, changes it.
-      let rest = [...testable].filter((n) => !explained.has(n));
-      if (rest.length > 0 && settingVariations.length > 1) {
-        report({ type: 'phase', phase: 'bisect' });
-        let n = 0;
-        const outcomes = new Map<string, string[]>();
-        const tryBuild = async (subset: Variation[]): Promise<boolean> => {
-          const label = `bisect-${++n}-${subset.map((v) => v.name).join('+')}`;
-          const built = await runBuild(label, subset, { reuse: true });
-          const differing = differingArtifacts(control, built.summary, new Set(rest));
-          outcomes.set(label, differing);
-          return differing.length > 0;
-        };
-        const budget = options.bisectBudget ?? 2 * settingVariations.length;
-        const minimal = await minimizeSubset(settingVariations, tryBuild, budget);
-        const names = minimal.map((v) => v.name);
-        if (minimal.length < settingVariations.length || outcomes.size === 0) {
-          // The last build of exactly this subset shows what it changes; run it if none did.
-          let label = [...outcomes.keys()].reverse().find((l) => l.endsWith(`-${names.join('+')}`));
-          if (!label) {
-            await tryBuild(minimal);
-            label = [...outcomes.keys()].pop()!;
-          }
-          const shown = outcomes.get(label)!;
-          if (shown.length > 0) {
-            culprits.push({ variations: names, artifacts: shown, build: label, against: 'control-1' });
-            rest = rest.filter((x) => !shown.includes(x));
-          }
-        } else {
-          // Every variation is needed (or the budget ran out): the experiment itself shows it.
-          culprits.push({ variations: names, artifacts: rest, build: 'experiment', against: 'control-1' });
-          rest = [];
-        }
-      }
-      unexplained = [...rest, ...(timeSelected ? [] : timeDiffers)].sort();
-    }
-
-    const finishedOn = new Date();
-    const variations = selected.map((v) => results.get(v.name)!);
-    const verdict: CheckResult['verdict'] = controlsDiffer.length > 0 ? 'not-deterministic' : experimentDiffers.length > 0 ? 'sensitive' : 'reproducible';
-    const result: CheckResult = {
-      kiln: CHECK_FORMAT,
-      recipe: { name: recipe.name, ...(recipe.version !== undefined && { version: recipe.version }), file: recipe.file, digest: recipe.digest },
-      verdict,
-      controls: { identical: controlsDiffer.length === 0, artifacts: control.artifacts.map((x) => ({ name: x.name, sha256: x.digests.sha256 })), differing: controlsDiffer },
-      experiment: {
-        variations: experiment.variations,
-        verdict: experimentDiffers.length > 0 ? 'differs' : 'same',
-        differing: experimentDiffers,
-        ...(experiment.error && { error: experiment.error }),
-      },
-      variations,
-      culprits,
-      unexplained,
-      variationSet: { file: set.file, digest: set.digest },
-      sandboxProfile: profile.digest,
-      builds: builds.size,
-      timings: { startedOn: startedOn.toISOString(), finishedOn: finishedOn.toISOString(), durationMs: finishedOn.getTime() - startedOn.getTime() },
-    };
-    return { result, builds, store, cleanup };
-  } catch (err) {
-    await cleanup();
-    throw err;
+/**
+ * Controls: the same conditions, the same second. The experiment joins them when `time` is
+ * not tried, so that it differs from them only by its settings; otherwise it runs later.
+ */
+async function runControls(ctx: CheckContext): Promise<ControlsOutcome> {
+  ctx.report({ type: 'phase', phase: 'controls' });
+  await untilSecondBoundary();
+  const first = [ctx.runBuild('control-1', [], { reuse: false }), ctx.runBuild('control-2', [], { reuse: false })];
+  if (!ctx.timeSelected) first.push(ctx.runBuild('experiment', ctx.settingVariations, { reuse: false }));
+  const [a, b] = await Promise.all(first);
+  // A control that fails is the build's own failure (a step failed: exit 1; bad input: 2).
+  if (!a!.summary) throw a!.thrown;
+  const control = a!.summary;
+  for (const s of Object.values(control.steps)) ctx.reuse.set(s.actionKey, { outputTree: s.outputTree, log: s.log });
+  const controlsDiffer = differingArtifacts(control, b!.summary);
+  const deterministic = new Set(control.artifacts.map((x) => x.name).filter((n) => !controlsDiffer.includes(n)));
+  let experiment = ctx.builds.get('experiment');
+  if (!experiment) {
+    ctx.report({ type: 'phase', phase: 'experiment' });
+    await untilSecondBoundary(a!.startedAt + LATER_MS);
+    experiment = await ctx.runBuild('experiment', ctx.runnable, { reuse: false });
   }
+  const experimentDiffers = differingArtifacts(control, experiment.summary, deterministic);
+  return { control, startedAt: a!.startedAt, controlsDiffer, experiment, experimentDiffers };
+}
+
+/** The experiment changed nothing: every runnable variation is `same`, the others skipped. */
+function allSame(ctx: CheckContext): Attribution {
+  const results = skippedResults(ctx);
+  for (const v of ctx.runnable) results.set(v.name, { name: v.name, description: v.description, supported: true, verdict: 'same', differing: [] });
+  return { results, culprits: [], unexplained: [] };
+}
+
+function skippedResults(ctx: CheckContext): Map<string, VariationResult> {
+  const results = new Map<string, VariationResult>();
+  for (const v of ctx.selected) {
+    const reason = unavailableReason(v, ctx.host);
+    if (reason !== undefined) results.set(v.name, { name: v.name, description: v.description, supported: v.supported, verdict: 'skipped', differing: [], reason });
+  }
+  return results;
+}
+
+/**
+ * Each variation alone. `time` is a plain build run later: it always runs, because every
+ * single build runs later than the controls, and what changes with time alone must not be
+ * blamed on a setting. Then bisection for what no single variation explains.
+ */
+async function attribute(ctx: CheckContext, controls: ControlsOutcome, bisectBudget: number | undefined): Promise<Attribution> {
+  const { control, experimentDiffers } = controls;
+  const results = skippedResults(ctx);
+  const culprits: Culprit[] = [];
+  ctx.report({ type: 'phase', phase: 'singles' });
+  await untilSecondBoundary(controls.startedAt + LATER_MS);
+  const queue = new PQueue({ concurrency: ctx.jobs });
+  const singles = (await Promise.all([
+    queue.add(() => ctx.runBuild('time', [], { reuse: false })),
+    ...ctx.settingVariations.map((v) => queue.add(() => ctx.runBuild(`only-${v.name}`, [v], { reuse: true }))),
+  ])) as CheckBuild[];
+  const timeBuild = singles[0]!;
+  const timeDiffers = differingArtifacts(control, timeBuild.summary, new Set(experimentDiffers));
+  const masked = new Set(timeDiffers);
+  const testable = new Set(experimentDiffers.filter((n) => !masked.has(n)));
+  if (ctx.timeSelected) {
+    const v = ctx.runnable.find((x) => x.name === TIME_VARIATION)!;
+    results.set(v.name, {
+      name: v.name, description: v.description, supported: true, verdict: timeDiffers.length > 0 ? 'differs' : 'same', differing: timeDiffers,
+      ...(timeBuild.error && { error: timeBuild.error }),
+    });
+    if (timeDiffers.length > 0) culprits.push({ variations: [TIME_VARIATION], artifacts: timeDiffers, build: 'time', against: 'control-1' });
+  }
+  const explained = new Set(ctx.timeSelected ? timeDiffers : []);
+  ctx.settingVariations.forEach((v, i) => {
+    const single = singles[i + 1]!;
+    const differing = differingArtifacts(control, single.summary, testable);
+    for (const n of differing) explained.add(n);
+    const maskedHere = [...masked].sort();
+    results.set(v.name, {
+      name: v.name, description: v.description, supported: true, verdict: differing.length > 0 || single.error ? 'differs' : 'same', differing,
+      ...(maskedHere.length > 0 && { masked: maskedHere, reason: 'these artifacts change with the time of the run, so this variation could not be tested on them' }),
+      ...(single.error && { error: single.error }),
+    });
+    if (differing.length > 0) culprits.push({ variations: [v.name], artifacts: differing, build: single.label, against: 'control-1' });
+  });
+  const rest = [...testable].filter((n) => !explained.has(n));
+  const left = rest.length > 0 && ctx.settingVariations.length > 1 ? await bisect(ctx, control, rest, culprits, bisectBudget) : rest;
+  return { results, culprits, unexplained: [...left, ...(ctx.timeSelected ? [] : timeDiffers)].sort() };
+}
+
+/** The smallest set of variations that, together, changes what no single one explains; adds it to `culprits`, returns what is still unexplained. */
+async function bisect(ctx: CheckContext, control: BuildSummary, rest: string[], culprits: Culprit[], budget: number | undefined): Promise<string[]> {
+  ctx.report({ type: 'phase', phase: 'bisect' });
+  let n = 0;
+  const outcomes = new Map<string, string[]>();
+  const tryBuild = async (subset: Variation[]): Promise<boolean> => {
+    const label = `bisect-${++n}-${subset.map((v) => v.name).join('+')}`;
+    const built = await ctx.runBuild(label, subset, { reuse: true });
+    const differing = differingArtifacts(control, built.summary, new Set(rest));
+    outcomes.set(label, differing);
+    return differing.length > 0;
+  };
+  const minimal = await minimizeSubset(ctx.settingVariations, tryBuild, budget ?? 2 * ctx.settingVariations.length);
+  const names = minimal.map((v) => v.name);
+  if (minimal.length < ctx.settingVariations.length || outcomes.size === 0) {
+    // The last build of exactly this subset shows what it changes; run it if none did.
+    let label = [...outcomes.keys()].reverse().find((l) => l.endsWith(`-${names.join('+')}`));
+    if (!label) {
+      await tryBuild(minimal);
+      label = [...outcomes.keys()].pop()!;
+    }
+    const shown = outcomes.get(label)!;
+    if (shown.length === 0) return rest;
+    culprits.push({ variations: names, artifacts: shown, build: label, against: 'control-1' });
+    return rest.filter((x) => !shown.includes(x));
+  }
+  // Every variation is needed (or the budget ran out): the experiment itself shows it.
+  culprits.push({ variations: names, artifacts: rest, build: 'experiment', against: 'control-1' });
+  return [];
 }
 
 /**

@@ -74,7 +74,7 @@ export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, contex
       mounts: scratchMounts(KILN_WORK_DIR),
       outputPath: KILN_OUT_DIR,
       limits: actionLimits(context),
-      privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capAdd] },
+      privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capabilities] },
       mtime: context.sourceDateEpoch,
     },
   };

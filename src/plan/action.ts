@@ -123,9 +123,7 @@ export function scratchMounts(workdir: string): Mount[] {
 export function actionLimits(context: ActionContext, cpus?: string): EngineAction['limits'] {
   const { profile } = context.profile;
   return {
-    memoryBytes: profile.memoryBytes,
-    pids: profile.pidsLimit,
-    outputBytes: profile.maxOutputBytes,
+    ...profile.limits,
     ...(cpus !== undefined && { cpus }),
     ...(context.timeoutMs !== undefined && { timeoutMs: context.timeoutMs }),
   };

@@ -269,10 +269,12 @@ export function toContainerCreateOptions(action: EngineAction, image: string, pr
     OpenStdin: false,
     AttachStdin: false,
     HostConfig: {
-      NetworkMode: profile.networkMode,
-      CapDrop: [...profile.capDrop],
-      CapAdd: [...profile.capAdd, ...(action.privilege?.capabilities ?? [])],
-      SecurityOpt: [...profile.securityOpt],
+      // The profile's promises, in Docker's words: no network, every capability dropped but
+      // the ones kept, no privilege gained through setuid or file capabilities.
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+      CapAdd: [...profile.capabilities, ...(action.privilege?.capabilities ?? [])],
+      SecurityOpt: ['no-new-privileges'],
       PidsLimit: action.limits.pids,
       Memory: action.limits.memoryBytes,
       // Equal to Memory: no swap on top of the limit.
@@ -303,9 +305,9 @@ function assertPrivilege(profile: SandboxProfile, action: EngineAction): string 
   }
   const user = `${action.user.uid}:${action.user.gid}`;
   const caps = [...action.privilege!.capabilities].sort().join(',');
-  if (ex.user !== user || [...ex.capAdd].sort().join(',') !== caps) {
+  if (ex.user !== user || [...ex.capabilities].sort().join(',') !== caps) {
     throw new SandboxError('KILN_SANDBOX_BAD_PROFILE', `action ${action.label} asks more than exception "${name}" grants`, {
-      expected: `user ${ex.user}, capabilities ${ex.capAdd.join(',') || '(none)'}`,
+      expected: `user ${ex.user}, capabilities ${ex.capabilities.join(',') || '(none)'}`,
       found: `user ${user}, capabilities ${caps || '(none)'}`,
     });
   }

@@ -5,5 +5,5 @@ export { createEngine, ENGINE_KINDS, resolveEngineKind } from './engine.js';
 export type { EngineConfig } from './engine.js';
 export type {
   ActionLimits, Engine, EngineAction, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImageRef, LoadedSandboxProfile, Mount, MountSource,
-  SandboxException, SandboxProfile,
+  SandboxException, SandboxLimits, SandboxProfile,
 } from './types.js';

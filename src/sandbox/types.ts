@@ -2,38 +2,48 @@ import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 
 /**
- * The hardening profile: data in `sandbox/profile.json` (where an auditor reads it), loaded
- * and validated by `loadSandboxProfile()`; its digest enters every action key.
+ * The hardening profile: data in `sandbox/profile.json` (where an auditor reads it), in kiln's
+ * terms, loaded and validated by `loadSandboxProfile()`; every backend enforces it its own way
+ * (Docker: HostConfig; a farm: what kiln asks of it). Its digest enters every action key.
  */
 export interface SandboxProfile {
-  version: 1;
+  version: 2;
   hostname: string;
   domainname: string;
-  networkMode: 'none';
-  capDrop: string[];
-  capAdd: string[];
-  securityOpt: string[];
-  pidsLimit: number;
-  memoryBytes: number;
+  /** Always `none`: a step has no network at all, not even to the host. */
+  network: 'none';
+  /** Capabilities every step keeps, beyond none at all; empty in the shipped profile. */
+  capabilities: string[];
+  /** Always true: setuid binaries and file capabilities cannot raise a step's privileges. */
+  noNewPrivileges: true;
+  limits: SandboxLimits;
   /** Fixed variables every step gets (TZ, LANG, LC_ALL, HOME, PATH...). */
   env: Record<string, string>;
   umask: string;
   workdir: string;
-  /** Size cap for /kiln/out as read back, against a step filling the disk of the host. */
-  maxOutputBytes: number;
   /**
    * Named, audited departures from the rules above for steps kiln itself generates (never for
-   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. Network,
-   * capDrop ALL and no-new-privileges still hold. Absent: none.
+   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. No network, no
+   * other capability and no-new-privileges still hold. Absent: none.
    */
   exceptions?: Record<string, SandboxException>;
 }
 
-/** One exception: who the step runs as and the only capabilities added back, with why. */
+/** What every step may use at most. */
+export interface SandboxLimits {
+  /** Tasks (processes and threads) at once: a fork bomb stops here. */
+  pids: number;
+  /** Memory, with no swap on top. */
+  memoryBytes: number;
+  /** Bytes of the output folder as read back, against a step filling the host's disk. */
+  outputBytes: number;
+}
+
+/** One exception: who the step runs as and the only capabilities it keeps, with why. */
 export interface SandboxException {
   /** `uid:gid`. */
   user: string;
-  capAdd: string[];
+  capabilities: string[];
   /** For the auditor: what needs it and why nothing less works. */
   reason: string;
 }

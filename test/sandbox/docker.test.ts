@@ -48,7 +48,7 @@ const toContainerCreateOptionsSuite = suite('toContainerCreateOptions');
 const sampleAction: EngineAction = {
   label: 'compile', image: { kind: 'tree', tree: `sha256:${'a'.repeat(64)}` }, argv: ['/bin/sh', '-c', 'true'], env: { B: '2', A: '1' },
   user: { uid: 1000, gid: 1000 }, workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
-  mounts: [], outputPath: '/kiln/out', limits: { memoryBytes: profile.memoryBytes, pids: profile.pidsLimit, outputBytes: profile.maxOutputBytes }, mtime: 0,
+  mounts: [], outputPath: '/kiln/out', limits: { ...profile.limits }, mtime: 0,
 };
 
 toContainerCreateOptionsSuite('sets every isolation setting of the profile in the one create request', () => {
@@ -67,8 +67,8 @@ toContainerCreateOptionsSuite('sets every isolation setting of the profile in th
   assert.equal(h.CapDrop, ['ALL']);
   assert.equal(h.SecurityOpt, ['no-new-privileges']);
   assert.is(h.PidsLimit, 1024);
-  assert.is(h.Memory, profile.memoryBytes);
-  assert.is(h.MemorySwap, profile.memoryBytes);
+  assert.is(h.Memory, profile.limits.memoryBytes);
+  assert.is(h.MemorySwap, profile.limits.memoryBytes);
   assert.is(h.Privileged, false);
   assert.is(h.Binds, undefined);
   assert.is(h.Mounts, undefined);

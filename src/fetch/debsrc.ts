@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import type { DebsrcInputSpec } from '../recipe/types.js';
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
-import { HASH_CHUNK_BYTES, type Digest, sriFromSha256Hex } from '../util/digest.js';
+import { HASH_CHUNK_BYTES, type Digest } from '../util/digest.js';
+import { hexDigestsOfSri, sriFromSha256Hex } from '../util/integrity.js';
 import { inputError } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { runTool, tail } from './run.js';
@@ -317,12 +318,10 @@ function readDsc(spec: Target, text: string): Dsc {
   return dsc;
 }
 
-/** The SRI's sha256 (kiln pins a .dsc with one), as hex; undefined if the SRI has none. */
+/** The SRI's sha256 (kiln pins a .dsc with one), as hex; empty if the SRI has none. */
 function sriSha256(integrity: string): string[] {
-  return integrity
-    .trim()
-    .split(/\s+/)
-    .flatMap((t) => (/^sha256-([A-Za-z0-9+/]{43}=)/.exec(t) ? [Buffer.from(t.slice(7, 51), 'base64').toString('hex')] : []));
+  const hex = hexDigestsOfSri(integrity).sha256;
+  return hex === undefined ? [] : [hex];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { sriFromSha256Hex } from '../util/digest.js';
+import { sriFromSha256Hex } from '../util/integrity.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -9,7 +9,7 @@ import type { DebianImageSpec, DebianPackagePin, InputSpec, Recipe } from '../re
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
-import { digestHex, sriFromSha256Hex } from '../util/digest.js';
+import { sriFromDigest } from '../util/integrity.js';
 import { LockError } from './errors.js';
 import { imageSource, inputSource, lockToText, specsDigest } from './format.js';
 import { lockFileFor, readLock } from './load.js';
@@ -114,7 +114,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 function sriOfDigest(digest: `sha256:${string}`): string {
-  return sriFromSha256Hex(digestHex(digest));
+  return sriFromDigest(digest);
 }
 
 /** One input resolved. A pin written in the recipe is recorded as it is: the lock never second-guesses it. */

@@ -10,6 +10,7 @@ import { parseRecipe, topologicalOrder } from '../recipe/index.js';
 import type { Engine } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
 import { kilnVersion } from '../util/package.js';
+import { hexDigestsOfSri } from '../util/integrity.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { compareRebuild, type RebuildComparison } from './compare.js';
 import { RebuildError } from './errors.js';
@@ -185,10 +186,7 @@ function assertDependenciesMatchRecipe(recipe: Recipe, inputs: Array<{ name: str
   for (const spec of Object.values(recipe.inputs)) {
     const dep = byName.get(spec.name);
     if (!dep) throw new RebuildError('KILN_REBUILD_DEPENDENCY_MISMATCH', `input "${spec.name}" is missing from the provenance's resolvedDependencies`, { where: { file: source } });
-    for (const entry of spec.integrity.trim().split(/\s+/)) {
-      const dash = entry.indexOf('-');
-      const alg = entry.slice(0, dash);
-      const hex = Buffer.from(entry.slice(dash + 1), 'base64').toString('hex');
+    for (const [alg, hex] of Object.entries(hexDigestsOfSri(spec.integrity))) {
       const recorded = dep.digest[alg];
       if (recorded !== undefined && recorded !== hex) {
         throw new RebuildError('KILN_REBUILD_DEPENDENCY_MISMATCH', `input "${spec.name}": the provenance records ${alg}:${recorded} but the recipe pins ${alg}:${hex}`, {

@@ -36,3 +36,15 @@ export function checkSRI(spec: InputSpec, bytes: Uint8Array): void {
     });
   }
 }
+
+/**
+ * The hex sha256 a content-addressed mirror keeps the pinned bytes under: the SRI's sha256,
+ * else the one kiln.lock recorded beside a sha512-only pin (npm). Undefined when neither.
+ */
+export function pinSha256(spec: Pick<InputSpec, 'integrity' | 'sha256'>): string | undefined {
+  for (const token of spec.integrity.trim().split(/\s+/)) {
+    const m = /^sha256-([A-Za-z0-9+/]{43}=)(?:\?.*)?$/.exec(token);
+    if (m) return Buffer.from(m[1]!, 'base64').toString('hex');
+  }
+  return spec.sha256 !== undefined && /^[0-9a-f]{64}$/.test(spec.sha256) ? spec.sha256 : undefined;
+}

@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type { PackLayer } from '../archive/index.js';
-import { fetchInputs } from '../fetch/index.js';
+import { fetchInputs, resolveSources } from '../fetch/index.js';
+import type { SourceOptions } from '../fetch/index.js';
 import type { FetchedInput } from '../fetch/index.js';
 import { computeActionKey, KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild, stepScript } from '../plan/index.js';
 import type { ActionKeyMaterial, ImageIdentity, PlannedStep, PlanVariation } from '../plan/index.js';
@@ -59,6 +60,12 @@ export interface BuildOptions {
    * (same action key) is not built again. Not the store's action cache: nothing here outlives the check.
    */
   reuse?: Map<Digest, { outputTree: Digest; log: Digest }>;
+  /**
+   * Where pinned bytes may come from besides the store and their upstream: content-addressed
+   * mirrors and a Debian snapshot service (docs/mirrors.md). $KILN_MIRRORS and
+   * $KILN_DEBIAN_SNAPSHOT are added.
+   */
+  sources?: SourceOptions;
 }
 
 /** A `kiln check` variation, resolved into planner and engine settings. */
@@ -83,6 +90,8 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     const keyFile = resolveSignKey(options.attest?.signKey);
     if (keyFile !== undefined) await readSigner(keyFile);
   }
+  // A bad --mirror is bad usage: refused before any work.
+  const sources = resolveSources(options.sources);
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
   const plan = planBuild(recipe, profile.profile, options.variation?.plan);
@@ -94,6 +103,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   for (const spec of specs) report({ type: 'fetch-start', input: spec.name });
   const fetched: Record<string, FetchedInput> = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
+    sources,
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });
@@ -187,7 +197,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     let stage1 = await store.getRef('debian-stage1', stage1Key);
     if (!stage1 || !(await store.has(stage1))) {
       report({ type: 'fetch-start', input: stepName });
-      const debs = await image.fetchDebianPackages(store, spec.pins, { signal: abort.signal });
+      const debs = await image.fetchDebianPackages(store, spec.pins, { signal: abort.signal, sources, image: spec.name });
       report({ type: 'fetch-done', input: stepName, cached: debs.every((d) => d.cached), size: debs.reduce((n, d) => n + d.size, 0) });
       stage1 = await image.debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
       await store.setRef('debian-stage1', stage1Key, stage1);

@@ -98,7 +98,14 @@ const SOURCE_FAILURES: ReadonlySet<FetchErrorCode> = new Set([
  * yields them, the error keeps the upstream's code and lists every source with its reason.
  * A `path` input is local: only the path is read.
  */
-async function fetchFromSources(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
+export async function fetchFromSources(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
+  const fetched = await trySources(store, spec, options);
+  // However it came, a source package's .dsc leads to its unpacked tree next time.
+  if (spec.kind === 'debsrc' && fetched.mount.kind === 'tree') await store.setRef(REF_DEBSRC, fetched.digest, fetched.mount.tree);
+  return fetched;
+}
+
+async function trySources(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
   if (spec.kind === 'path') return fetchByKind(store, spec, options);
   const sources = options.sources ?? NO_SOURCES;
   const attempts: SourceAttempt[] = [{ source: 'store', reason: 'not there' }];
@@ -161,8 +168,7 @@ async function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions)
       return fetchGit(store, spec, options);
     case 'debsrc': {
       const { tree, ...fetched } = await fetchDebsrc(store, spec, options);
-      await store.setRef(REF_DEBSRC, fetched.digest, tree);
-      return fetched;
+      return { ...fetched, mount: { kind: 'tree', tree } };
     }
   }
 }

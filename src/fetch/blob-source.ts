@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../store/errors.js';
 import type { PutResult, Store } from '../store/types.js';
@@ -38,6 +38,16 @@ function byteLimit(max: number): Transform {
   });
 }
 
+/** The same limit, pulled: the error surfaces where the bytes are read, never as a stray event. */
+async function* limited(source: Readable, max: number): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > max) throw new SizeError(`sent more than the pinned ${max} bytes`);
+    yield chunk;
+  }
+}
+
 class SizeError extends Error {}
 
 /** A readable of the bytes at `at`, or why there is none. */
@@ -66,8 +76,7 @@ async function open(at: Location, expect: BlobExpectation, signal?: AbortSignal)
 export async function putFromLocation(store: Store, at: Location, expect: BlobExpectation, transfer: BlobTransfer = {}): Promise<BlobOutcome> {
   const opened = await open(at, expect, transfer.signal);
   if (!opened.ok) return opened;
-  const source = expect.size === undefined ? opened.stream : opened.stream.pipe(byteLimit(expect.size));
-  if (source !== opened.stream) opened.stream.on('error', (err) => source.destroy(err));
+  const source = expect.size === undefined ? opened.stream : Readable.from(limited(opened.stream, expect.size), { objectMode: false });
   try {
     const put = await store.putStream(source, {
       digest: toDigest(expect.sha256),

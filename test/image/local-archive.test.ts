@@ -48,6 +48,7 @@ interface World {
   cleanup: () => Promise<void>;
   archive: LocalArchive;
   lock: Lock;
+  relocked: Lock;
   recipe: Recipe;
   pins: DebianPackagePin[];
   fix: DebInputSpec;
@@ -68,6 +69,8 @@ test.before(async (ctx) => {
   await writeFile(join(dir, 'kiln.yaml'), RECIPE);
   await cp(join(dir, 'kiln.yaml'), join(recipeDir, 'kiln.yaml'), { recursive: true });
   const locked = await lockRecipe(recipeDir, { store: await createStore({ root: join(dir, 'store-lock') }), now: LOCKED_AT });
+  // Resolved again a day later, unchanged: the pins keep the time they were first seen at.
+  const relocked = await lockRecipe(recipeDir, { store: await createStore({ root: join(dir, 'store-lock') }), now: new Date('2025-06-02T12:00:00Z'), update: true });
   const vendor = join(dir, 'vendor');
   await vendorRecipe({ recipe: recipeDir, out: vendor, store: await createStore({ root: join(dir, 'store-vendor') }) });
   // The archive moves on: 1.0-1 is gone from both archives.
@@ -77,7 +80,7 @@ test.before(async (ctx) => {
   const dead = await deadUrl();
   const deadApt = await writeAptConfig(join(dir, 'dead-apt'), `deb [trusted=yes] ${dead}debian stable main\n`);
   ctx.w = {
-    dir, cleanup, archive, lock: locked.lock, recipe,
+    dir, cleanup, archive, lock: locked.lock, relocked: relocked.lock, recipe,
     pins: image.kind === 'debian' ? image.pins : [],
     fix: recipe.inputs.fix as DebInputSpec,
     vendor, snapshotRoot: join(dir, 'snapshot'), deadApt, dead,
@@ -114,6 +117,7 @@ test('kiln lock records where the snapshot archive keeps each file: archive name
   assert.equal(w.fix.snapshot, fixPin.snapshot);
   const text = await readFile(join(w.dir, 'recipe', 'kiln.lock'), 'utf8');
   assert.not.ok(text.includes('127.0.0.1'), 'the lock names no host');
+  assert.equal(w.relocked, w.lock, '`kiln lock --update` a day later changes nothing while the archive is unchanged');
 });
 
 test('(a) the archive dropped the version: a fresh store fails naming every source tried and what to do; nothing wrong or half-written is left', async ({ w }) => {

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isKilnError, UsageError } from '../util/errors.js';
 import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
+import { SOURCE_FLAGS, sourceOptions } from './sources.js';
 
 export const USAGE = `kiln — hermetic, reproducible builds
 
@@ -107,16 +108,6 @@ function parse<const T extends NonNullable<ParseArgsConfig['options']>>(args: st
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-/** `--mirror DIR|URL` (repeatable) and `--debian-snapshot URL`: where pinned bytes may come from (docs/mirrors.md). */
-export const SOURCE_FLAGS = {
-  mirror: { type: 'string', multiple: true },
-  'debian-snapshot': { type: 'string' },
-} as const;
-
-export function sourceOptions(values: { mirror?: string[]; 'debian-snapshot'?: string }): { mirrors?: string[]; debianSnapshot?: string } {
-  return { ...(values.mirror && { mirrors: values.mirror }), ...(values['debian-snapshot'] !== undefined && { debianSnapshot: values['debian-snapshot'] }) };
 }
 
 async function buildCommand(args: string[], io: CliIO): Promise<number> {

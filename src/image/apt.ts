@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runTool, tail } from '../fetch/run.js';
-import { resolvedTime, snapshotRefFromUri } from '../fetch/sources.js';
+import { resolvedTime, snapshotRefFromUri } from '../fetch/index.js';
 import type { DebianPackagePin } from '../recipe/types.js';
 import { ImageError } from './errors.js';
 

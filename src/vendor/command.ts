@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CliIO } from '../cli/main.js';
-import { SOURCE_FLAGS, sourceOptions } from '../cli/main.js';
+import { SOURCE_FLAGS, sourceOptions } from '../cli/sources.js';
 import { UsageError } from '../util/errors.js';
 import { checkVendorFolder } from './check.js';
 import { vendorRecipe } from './vendor.js';

@@ -90,6 +90,16 @@ try {
   console.log(`  kiln, store ← HTTP mirror on 127.0.0.1          ${fmt(median(fromHttp))}  (${(median(fromHttp) / aptMs).toFixed(2)}× apt-get download)`);
   console.log(`  kiln vendor (store → folder, one run)           ${fmt(vendoring.ms)}`);
 
+  // What writing one copy of the folder costs on this disk (any store pays it).
+  const cpMs = median(await Promise.all([0].map(async () => {
+    const t0 = process.hrtime.bigint();
+    spawnSync('cp', ['-r', join(vendor, 'cas'), join(dir, 'cp-copy')]);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    await rm(join(dir, 'cp-copy'), { recursive: true, force: true });
+    return ms;
+  })));
+  console.log(`  cp -r of the folder's cas/ (one copy, reference)  ${fmt(cpMs)}`);
+
   const cas = join(vendor, 'cas');
   let casBytes = 0;
   const names = await readdir(cas);

@@ -12,6 +12,7 @@ import { fetchNpm, npmPurl } from './npm.js';
 import { FetchError, inputError, type FetchErrorCode } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { assertUsableIntegrity } from './integrity.js';
+import { redactUrl } from './http.js';
 import { fetchFromMirror, fetchFromSnapshot, reasonOf } from './mirror.js';
 import { formatAttempts, NO_SOURCES, unavailableHint, type SourceAttempt } from './sources.js';
 import { fetchPath, pathUri, resolveInputPath } from './path.js';
@@ -142,7 +143,7 @@ async function trySources(store: Store, spec: InputSpec, options: FetchOptions):
 function upstreamLabel(spec: Exclude<InputSpec, { kind: 'path' }>): string {
   switch (spec.kind) {
     case 'url':
-      return spec.url;
+      return safeUrl(spec.url);
     case 'deb':
       return `apt: ${spec.package}:${spec.arch}=${spec.version}`;
     case 'npm':
@@ -150,7 +151,16 @@ function upstreamLabel(spec: Exclude<InputSpec, { kind: 'path' }>): string {
     case 'git':
       return `git: ${spec.url} ${spec.commit}`;
     case 'debsrc':
-      return spec.dsc ?? `apt: source ${spec.package}=${spec.version}`;
+      return spec.dsc !== undefined ? safeUrl(spec.dsc) : `apt: source ${spec.package}=${spec.version}`;
+  }
+}
+
+/** A URL as a message may show it: without credentials. */
+function safeUrl(text: string): string {
+  try {
+    return redactUrl(text);
+  } catch {
+    return text;
   }
 }
 

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
-import { fetchInputs } from '../fetch/index.js';
-import type { FetchedInput } from '../fetch/index.js';
+import { fetchInputs, resolveSources } from '../fetch/index.js';
+import type { FetchedInput, SourceOptions, Sources } from '../fetch/index.js';
 import { planBuild, PLATFORM } from '../plan/index.js';
 import type { ActionContext, BuildVariation, ImageIdentity, Plan } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
@@ -54,6 +54,12 @@ export interface BuildOptions {
    * (same action key) is not built again. Not the store's action cache: nothing here outlives the check.
    */
   reuse?: Map<Digest, ReusedOutcome>;
+  /**
+   * Where pinned bytes may come from besides the store and their upstream: content-addressed
+   * mirrors and a Debian snapshot service (docs/mirrors.md). $KILN_MIRRORS and
+   * $KILN_DEBIAN_SNAPSHOT are added.
+   */
+  sources?: SourceOptions;
 }
 
 /**
@@ -66,13 +72,15 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const report: BuildReporter = options.reporter ?? (() => {});
   const recipe = await loadRecipeFor(options);
   await assertSignKey(options.attest);
+  // A bad --mirror is bad usage: refused before any work.
+  const sources = resolveSources(options.sources);
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
   const plan = planBuild(recipe, profile.profile, options.variation?.plan);
   report({ type: 'plan', steps: plan.order, inputs: Object.keys(recipe.inputs).sort() });
 
   const fetchStarted = Date.now();
-  const fetched = await fetchAll(store, recipe, options, report);
+  const fetched = await fetchAll(store, recipe, sources, options, report);
   const fetchMs = Date.now() - fetchStarted;
 
   const context: ActionContext = {
@@ -80,7 +88,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     ...(options.variation && { variation: options.variation }),
     ...(options.stepTimeoutMs !== undefined && { timeoutMs: options.stepTimeoutMs }),
   };
-  const run = await runGraph({ recipe, plan, store, fetched, context, options, report });
+  const run = await runGraph({ recipe, plan, store, fetched, sources, context, options, report });
 
   const out = options.out ?? 'out';
   const artifacts = await exportArtifacts(store, recipe, run.outputs, out, recipe.sourceDateEpoch);
@@ -118,11 +126,12 @@ async function assertSignKey(attest: BuildOptions['attest']): Promise<void> {
   if (keyFile !== undefined) await readSigner(keyFile);
 }
 
-async function fetchAll(store: Store, recipe: Recipe, options: BuildOptions, report: BuildReporter): Promise<Record<string, FetchedInput>> {
+async function fetchAll(store: Store, recipe: Recipe, sources: Sources, options: BuildOptions, report: BuildReporter): Promise<Record<string, FetchedInput>> {
   const specs = Object.values(recipe.inputs);
   for (const spec of specs) report({ type: 'fetch-start', input: spec.name });
   const fetched = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
+    sources,
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });
@@ -140,9 +149,9 @@ interface GraphRun {
 
 /** Every step of the plan through one executor; the first failure aborts the rest and is thrown once nothing runs. */
 async function runGraph(args: {
-  recipe: Recipe; plan: Plan; store: Store; fetched: Record<string, FetchedInput>; context: ActionContext; options: BuildOptions; report: BuildReporter;
+  recipe: Recipe; plan: Plan; store: Store; fetched: Record<string, FetchedInput>; sources: Sources; context: ActionContext; options: BuildOptions; report: BuildReporter;
 }): Promise<GraphRun> {
-  const { recipe, plan, store, fetched, context, options, report } = args;
+  const { recipe, plan, store, fetched, sources, context, options, report } = args;
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -155,7 +164,7 @@ async function runGraph(args: {
     ...(options.noCache && { noCache: true }),
     ...(options.reuse && { reuse: options.reuse }),
   });
-  const graph = createBuildGraph({ recipe, plan, store, fetched, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
+  const graph = createBuildGraph({ recipe, plan, store, fetched, sources, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
   try {
     const outcomes = await Promise.all(plan.order.map((n) => graph.step(n)));
     const images = await Promise.all(plan.order.map((n) => graph.image(recipe.images[plan.steps[n]!.spec.image]!)));

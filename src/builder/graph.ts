@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { FetchedInput } from '../fetch/index.js';
+import type { FetchedInput, Sources } from '../fetch/index.js';
 import { planStepAction } from '../plan/index.js';
 import type { ActionContext, ImageIdentity, Plan } from '../plan/index.js';
 import type { ImageSpec, Recipe } from '../recipe/index.js';
@@ -21,6 +21,8 @@ export interface BuildGraphOptions {
   plan: Plan;
   store: Store;
   fetched: Record<string, FetchedInput>;
+  /** Where the .debs of a debian image may come from besides apt: mirrors, the snapshot service. */
+  sources: Sources;
   executor: Executor;
   context: ActionContext;
   reporter: BuildReporter;
@@ -44,7 +46,7 @@ export interface BuildGraph {
  * taken, a debian image assembled through the same executor as the steps).
  */
 export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
-  const { recipe, plan, store, fetched, executor, context, reporter: report, abort } = options;
+  const { recipe, plan, store, fetched, sources, executor, context, reporter: report, abort } = options;
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   const steps = new Map<string, Promise<ActionOutcome>>();
   const imageTrees = new Map<string, Promise<ImageIdentity>>();
@@ -126,6 +128,7 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
     const label = `image:${spec.name}`;
     const stage1 = await debianStage1(store, spec, {
       signal: abort.signal,
+      sources,
       onFetch: (phase, debs) => report(phase === 'start'
         ? { type: 'fetch-start', input: label }
         : { type: 'fetch-done', input: label, cached: debs!.every((d) => d.cached), size: debs!.reduce((n, d) => n + d.size, 0) }),

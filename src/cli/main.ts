@@ -1,15 +1,19 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isKilnError, UsageError } from '../util/errors.js';
 import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
+import { SOURCE_FLAGS, sourceOptions } from './sources.js';
 
 export const USAGE = `kiln — hermetic, reproducible builds
 
 usage:
-  kiln build [recipe|dir] [--out DIR] [--no-cache] [--locked] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
+  kiln build [recipe|dir] [--out DIR] [--no-cache] [--locked] [--jobs N] [--sign-key FILE] [--builder-id ID]
+             [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
   kiln lock [recipe|dir] [--update [NAME…]] [--json]
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
   kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
-              [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
+              [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
+  kiln vendor [recipe|dir] --out DIR [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
+  kiln vendor [recipe|dir] --check DIR [--json]
   kiln diff <a> <b> [--json] [--html FILE]
   kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
@@ -21,6 +25,7 @@ usage:
   kiln version
 
   store: $KILN_STORE (default $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)
+  mirrors: --mirror (repeatable), then $KILN_MIRRORS (whitespace-separated); snapshot: $KILN_DEBIAN_SNAPSHOT
   exit:  0 success · 1 a build step failed / verdict negative · 2 bad input or usage
 `;
 
@@ -48,6 +53,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         return await digestCommand(rest, io);
       case 'rebuild':
         return await rebuildCommand(rest, io);
+      case 'vendor': {
+        const { runVendorCommand } = await import('../vendor/index.js');
+        return await runVendorCommand(rest, io);
+      }
       case 'lock': {
         const { runLockCommand } = await import('../lock/index.js');
         return await runLockCommand(rest, io);
@@ -110,6 +119,7 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
     'sign-key': { type: 'string' },
     'builder-id': { type: 'string' },
     locked: { type: 'boolean' },
+    ...SOURCE_FLAGS,
   });
   if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
@@ -126,6 +136,7 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
       jobs,
       reporter,
       attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
+      sources: sourceOptions(values),
     });
     reporter.finish();
     if (values.json) {
@@ -159,6 +170,7 @@ async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
     'use-cache': { type: 'boolean' },
     jobs: { type: 'string', short: 'j' },
     json: { type: 'boolean' },
+    ...SOURCE_FLAGS,
   });
   if (positionals.length !== 1) throw new UsageError('kiln rebuild takes one provenance file');
   const inputs: Record<string, string> = {};
@@ -183,6 +195,7 @@ async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
       useCache: values['use-cache'],
       jobs,
       reporter,
+      sources: sourceOptions(values),
     });
     reporter.finish();
     if (values.json) {

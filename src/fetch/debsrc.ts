@@ -325,27 +325,42 @@ function sriSha256(integrity: string): string[] {
 }
 
 /**
+ * Where a source package comes from instead of its upstream: the .dsc at a URL with its files
+ * beside it, or blobs by sha256 (`save` writes one to a new local file, or throws a FetchError).
+ */
+export type DebsrcOrigin =
+  | { kind: 'url'; dsc: string }
+  | { kind: 'blobs'; save: (sha256: string, size: number | undefined, dest: string) => Promise<void> };
+
+/**
  * Fetches a pinned source package: the .dsc and every file it lists into a temp folder
  * (from `dsc:`'s folder, or `apt-get source --download-only` through the machine's apt
  * setup), then checks, before anything enters the store, the .dsc against the input's SRI and
  * each file against the .dsc's Checksums-Sha256 and size. Only then is everything stored
  * (verified once more while written) and unpacked: a tampered file leaves nothing behind.
  * The fetched digest is the .dsc's; the mount is the unpacked tree (see composeSourceTree).
+ * `origin` (chosen by src/fetch/fetch.ts) replaces the upstream: a .dsc URL with its files
+ * beside it (Debian's snapshot archive), or a content-addressed store of blobs (a mirror).
  */
-export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: FetchOptions): Promise<Fetched & { tree: Digest }> {
+export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: FetchOptions, origin?: DebsrcOrigin): Promise<Fetched & { tree: Digest }> {
   const target = assertTarget(spec);
   const pinned = sriSha256(spec.integrity);
   if (pinned.length === 0) throw inputError(spec, 'KILN_FETCH_BAD_INTEGRITY', 'a debsrc input is pinned by the sha256 of its .dsc: the integrity must include sha256-…');
   const dir = await mkdtemp(join(tmpdir(), 'kiln-debsrc-'));
   try {
     let dscFile: string;
-    let fetchFile: (name: string) => Promise<void>;
-    if (spec.dsc !== undefined) {
+    let fetchFile: (file: DscFile) => Promise<void>;
+    const dscUrl = origin?.kind === 'url' ? origin.dsc : spec.dsc;
+    if (origin?.kind === 'blobs') {
+      dscFile = join(dir, '.source.dsc');
+      await origin.save(pinned[0]!, undefined, dscFile);
+      fetchFile = (file) => origin.save(file.sha256, file.size, join(dir, file.name));
+    } else if (dscUrl !== undefined) {
       // A leading dot: no name a .dsc may list (FILE_NAME) can collide with it.
       dscFile = join(dir, '.source.dsc');
-      await download(spec, spec.dsc, dscFile, options.signal);
-      const base = spec.dsc;
-      fetchFile = (name) => download(spec, new URL(name, base).href, join(dir, name), options.signal);
+      await download(spec, dscUrl, dscFile, options.signal);
+      const base = dscUrl;
+      fetchFile = (file) => download(spec, new URL(file.name, base).href, join(dir, file.name), options.signal);
     } else {
       const result = await runTool('apt-get', ['source', '--download-only', '-q', target], { cwd: dir, signal: options.signal, env: { LC_ALL: 'C' } });
       if (result.error || result.code !== 0 || /^E: /m.test(result.stderr)) throw await aptSourceFailed(spec, `apt-get source --download-only ${target}`, result.stderr, result.error);
@@ -366,7 +381,7 @@ export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: 
     const plan = planSourceUnpack(dsc);
     if (typeof plan === 'string') throw inputError(spec, 'KILN_FETCH_DSC', plan);
     for (const file of dsc.files) {
-      if (dscFile !== join(dir, file.name)) await fetchFile(file.name);
+      if (dscFile !== join(dir, file.name)) await fetchFile(file);
       const found = await hashFile(join(dir, file.name));
       if (found.sha256 !== file.sha256 || found.size !== file.size) {
         throw inputError(spec, 'KILN_FETCH_INTEGRITY', `integrity check failed: ${file.name} does not match the .dsc's Checksums-Sha256`, {

@@ -1,5 +1,6 @@
 import type { Digest } from '../util/digest.js';
 import type { InputSpec } from '../recipe/types.js';
+import type { Sources } from './sources.js';
 
 /** What a step sees at /kiln/inputs/<name>: the file itself, or a folder. */
 export type InputMount =
@@ -26,4 +27,6 @@ export interface FetchOptions {
   recipeDir: string;
   signal?: AbortSignal;
   onProgress?: (input: string, bytes: number, total?: number) => void;
+  /** Mirrors and the Debian snapshot service, tried around the upstream (resolveSources). Default: none. */
+  sources?: Sources;
 }

@@ -2,6 +2,7 @@ import { computeActionKey, KILN_OUT_DIR, KILN_WORK_DIR, PLATFORM, actionLimits, 
 import type { ActionContext, ActionKeyMaterial, PlannedAction } from '../plan/index.js';
 import { DEFAULT_SHELL } from '../recipe/index.js';
 import type { DebianImageSpec } from '../recipe/index.js';
+import type { Sources } from '../fetch/index.js';
 import type { Store } from '../store/index.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
@@ -15,6 +16,8 @@ const REF_STAGE1 = 'debian-stage1';
 
 export interface DebianStage1Options {
   signal?: AbortSignal;
+  /** Mirrors and the Debian snapshot service, besides apt. */
+  sources?: Sources;
   /** Called around the download of the .debs (not called when the stage-1 tree is known). */
   onFetch?: (phase: 'start' | 'done', debs?: FetchedDeb[]) => void;
 }
@@ -28,7 +31,11 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
   const known = await store.getRef(REF_STAGE1, key);
   if (known && (await store.has(known))) return known;
   options.onFetch?.('start');
-  const debs = await fetchDebianPackages(store, spec.pins, { ...(options.signal && { signal: options.signal }) });
+  const debs = await fetchDebianPackages(store, spec.pins, {
+    image: spec.name,
+    ...(options.signal && { signal: options.signal }),
+    ...(options.sources && { sources: options.sources }),
+  });
   options.onFetch?.('done', debs);
   const tree = await debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
   await store.setRef(REF_STAGE1, key, tree);

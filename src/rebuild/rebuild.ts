@@ -7,6 +7,7 @@ import type { BuildReporter, BuildSummary } from '../builder/index.js';
 import { build } from '../builder/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { parseRecipe, topologicalOrder } from '../recipe/index.js';
+import type { SourceOptions } from '../fetch/index.js';
 import type { Engine } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
 import { kilnVersion } from '../util/package.js';
@@ -38,6 +39,8 @@ export interface RebuildOptions {
   store?: Store;
   engine?: Engine;
   reporter?: BuildReporter;
+  /** Mirrors and a Debian snapshot service for the inputs (a `kiln vendor` folder kept beside the release). */
+  sources?: SourceOptions;
 }
 
 export interface RebuildResult {
@@ -125,6 +128,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       noCache: !options.useCache,
       jobs: options.jobs,
       reporter: options.reporter,
+      ...(options.sources && { sources: options.sources }),
       attest: { signKey: options.signKey, builderId: options.rebuilderId ?? DEFAULT_REBUILDER_ID, overrides: { rebuildOf: provenance.metadata.invocationId ?? provenanceFile } },
     });
 

@@ -114,7 +114,7 @@ function score(report: VerifyReport): number {
 
 /** Signature by ANY trusted key (DSSE protocol: t = 1), then the statement checks. */
 function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
-  let verified: { payload: Buffer; validKeyids: string[]; checked: number };
+  let verified: ReturnType<typeof verifyEnvelopeSignatures>;
   try {
     verified = verifyEnvelopeSignatures(envelope, input.keys);
   } catch (err) {
@@ -122,11 +122,11 @@ function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
     return { passed: false, checks: [{ name: 'signature', passed: false, reason: err.message }] };
   }
   const trusted = input.keys.filter((k) => verified.validKeyids.includes(k.keyid));
-  // Signatures not accounted for by a trusted key: reported, never counted. The keyid is an
-  // unauthenticated hint, so it only names them.
+  // Signatures no trusted key made: reported, never counted. The keyid is an unauthenticated
+  // hint (empty in cosign's envelopes), so it only names them.
   const others = envelope.signatures
     .map((s, i) => ({ i, keyid: s.keyid }))
-    .filter((s) => !trusted.some((k) => k.keyid === s.keyid))
+    .filter((s) => verified.verifiedBy[s.i] === undefined)
     .map((s) => `signature ${s.i + 1}${s.keyid ? ` (keyid ${s.keyid})` : ''}`);
   if (trusted.length === 0) {
     const reason =

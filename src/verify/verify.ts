@@ -2,7 +2,6 @@ import {
   BUILD_TYPE_KILN_RECIPE_V1,
   PAYLOAD_TYPE_INTOTO,
   PREDICATE_SLSA_PROVENANCE_V1,
-  STATEMENT_TYPE_V1,
   statementFromPayload,
   verifyEnvelopeSignatures,
   type DsseEnvelope,
@@ -166,7 +165,7 @@ function verifyStatement(checks: Check[], payloadType: string, payload: Buffer, 
     checks.push({ name: 'statement-type', passed: false, reason: err.message + (err.found ? ` (found ${err.found})` : '') });
     return done();
   }
-  checks.push({ name: 'statement-type', passed: true, reason: STATEMENT_TYPE_V1 });
+  checks.push({ name: 'statement-type', passed: true, reason: statement._type });
 
   if (statement.predicateType !== PREDICATE_SLSA_PROVENANCE_V1) {
     checks.push({ name: 'predicate-type', passed: false, reason: `predicateType is ${statement.predicateType}, expected ${PREDICATE_SLSA_PROVENANCE_V1}` });

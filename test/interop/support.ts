@@ -176,7 +176,7 @@ export async function keygen(dir: string, name: string, algorithm: 'ed25519' | '
 /** `kiln rebuild <provenance> --rebuilder-id REBUILDER_ID --sign-key <key>` into `out`; the VSA file's path. */
 export async function rebuild(provenance: string, options: { keys: string[]; inputs?: string[]; signKey: string; out: string }): Promise<string> {
   const args = ['rebuild', provenance, ...options.keys.flatMap((k) => ['--key', k]), ...(options.inputs ?? []).flatMap((i) => ['--input', i])];
-  const done = await kiln([...args, '--sign-key', options.signKey, '--rebuilder-id', REBUILDER_ID, '--out', options.out, '--json'], options.out.replace(/\/[^/]*$/, ''));
+  const done = await kiln([...args, '--sign-key', options.signKey, '--rebuilder-id', REBUILDER_ID, '--out', options.out, '--json'], dirname(options.out));
   const files = done.stdout ? (JSON.parse(done.stdout) as { files?: string[] }).files ?? [] : [];
   const vsa = files.find((f) => f.endsWith('.vsa.intoto.jsonl'));
   assert.ok(vsa, `kiln rebuild wrote no VSA (exit ${done.code}): ${done.stderr}`);

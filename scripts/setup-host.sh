@@ -5,7 +5,8 @@
 #    OCI registry on 127.0.0.1 for the pull-by-digest test), python3-securesystemslib and
 #    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write),
 #    dpkg-dev and apt-utils (tests build a local Debian archive on 127.0.0.1 with dpkg-deb,
-#    dpkg-scanpackages and apt-ftparchive);
+#    dpkg-scanpackages and apt-ftparchive), python3-venv (scripts/test-peers.sh installs the
+#    Python interop peers in a venv);
 #  - starts dockerd when no engine answers, and waits for it.
 set -euo pipefail
 
@@ -25,6 +26,8 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 # tests only: a local Debian archive (test/helpers/apt-repo.ts)
 command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v apt-ftparchive >/dev/null 2>&1 || need+=(apt-utils)
+# scripts/test-peers.sh makes a venv for the Python test peers (Debian splits ensurepip out)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 # `debsrc` inputs (recipes/hello) need source indexes: mirror the machine's own `deb` entries as
 # `deb-src` (same archives, suites, components and keys), never naming an archive here.

@@ -2,7 +2,6 @@ import {
   BUILD_TYPE_KILN_RECIPE_V1,
   PAYLOAD_TYPE_INTOTO,
   PREDICATE_SLSA_PROVENANCE_V1,
-  STATEMENT_TYPE_V1,
   statementFromPayload,
   verifyEnvelopeSignatures,
   type DsseEnvelope,
@@ -114,7 +113,7 @@ function score(report: VerifyReport): number {
 
 /** Signature by ANY trusted key (DSSE protocol: t = 1), then the statement checks. */
 function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
-  let verified: { payload: Buffer; validKeyids: string[]; checked: number };
+  let verified: ReturnType<typeof verifyEnvelopeSignatures>;
   try {
     verified = verifyEnvelopeSignatures(envelope, input.keys);
   } catch (err) {
@@ -122,11 +121,11 @@ function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
     return { passed: false, checks: [{ name: 'signature', passed: false, reason: err.message }] };
   }
   const trusted = input.keys.filter((k) => verified.validKeyids.includes(k.keyid));
-  // Signatures not accounted for by a trusted key: reported, never counted. The keyid is an
-  // unauthenticated hint, so it only names them.
+  // Signatures no trusted key made: reported, never counted. The keyid is an unauthenticated
+  // hint (empty in cosign's envelopes), so it only names them.
   const others = envelope.signatures
     .map((s, i) => ({ i, keyid: s.keyid }))
-    .filter((s) => !trusted.some((k) => k.keyid === s.keyid))
+    .filter((s) => verified.verifiedBy[s.i] === undefined)
     .map((s) => `signature ${s.i + 1}${s.keyid ? ` (keyid ${s.keyid})` : ''}`);
   if (trusted.length === 0) {
     const reason =
@@ -166,7 +165,7 @@ function verifyStatement(checks: Check[], payloadType: string, payload: Buffer, 
     checks.push({ name: 'statement-type', passed: false, reason: err.message + (err.found ? ` (found ${err.found})` : '') });
     return done();
   }
-  checks.push({ name: 'statement-type', passed: true, reason: STATEMENT_TYPE_V1 });
+  checks.push({ name: 'statement-type', passed: true, reason: statement._type });
 
   if (statement.predicateType !== PREDICATE_SLSA_PROVENANCE_V1) {
     checks.push({ name: 'predicate-type', passed: false, reason: `predicateType is ${statement.predicateType}, expected ${PREDICATE_SLSA_PROVENANCE_V1}` });

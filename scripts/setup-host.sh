@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a Debian host for kiln and its tests (idempotent; needs root or sudo):
+# Prepares a Debian host for kiln and its tests (idempotent; run as root, or as a user with sudo):
 #  - Debian packages: docker.io (the engine, only when dockerd is missing), xz-utils and
 #    bzip2 (archive inputs), busybox-static (sandbox tests' image), docker-registry (a local
 #    OCI registry on 127.0.0.1 for the pull-by-digest test), python3-securesystemslib and
@@ -55,13 +55,19 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-re
   $SUDO systemctl stop docker-registry || true
 fi
 
-if ! docker version >/dev/null 2>&1; then
+if ! $SUDO docker version >/dev/null 2>&1; then
   echo "setup-host: starting dockerd"
   $SUDO sh -c 'nohup dockerd >/var/log/kiln-dockerd.log 2>&1 &'
   for _ in $(seq 1 60); do
-    docker version >/dev/null 2>&1 && break
+    $SUDO docker version >/dev/null 2>&1 && break
     sleep 1
   done
-  docker version >/dev/null 2>&1 || { echo "setup-host: dockerd did not start; see /var/log/kiln-dockerd.log" >&2; tail -20 /var/log/kiln-dockerd.log >&2 || true; exit 1; }
+  $SUDO docker version >/dev/null 2>&1 || { echo "setup-host: dockerd did not start; see /var/log/kiln-dockerd.log" >&2; $SUDO tail -20 /var/log/kiln-dockerd.log >&2 || true; exit 1; }
+fi
+# Run as a user with sudo: let that user reach the engine now, without a new login (a group
+# change would need one): an ACL on the socket for this user only.
+if [ -n "$SUDO" ] && ! docker version >/dev/null 2>&1; then
+  command -v setfacl >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends acl >/dev/null
+  $SUDO setfacl -m "u:$(id -un):rw" /var/run/docker.sock
 fi
 echo "setup-host: engine $(docker version --format '{{.Server.Version}}')"

@@ -72,15 +72,17 @@ passed('build the example, rebuild from its provenance in a fresh store: PASSED,
     assert.ok(vsa.predicate.verifiedLevels.every((l: string) => !l.startsWith('SLSA_')));
     const artifact = o.summary.artifacts[0]!;
     assert.equal(vsa.subject[0].digest, artifact.digests);
+    assert.is(vsa.predicate.resourceUri, 'pkg:generic/hello@1.0.0');
     const provenanceSha = sha256Digest(await readFile(o.provenance)).slice(7);
     assert.is(vsa.predicate.inputAttestations[0].digest.sha256, provenanceSha);
     // an auditor's k-of-n policy counts this verdict
-    const { hashArtifact, readAttestationFile, verifyRebuilds } = await import('../../src/verify/index.js');
+    const { hashArtifact, readAttestationFile, rebuiltProvenance, verifyRebuilds } = await import('../../src/verify/index.js');
     const checks = verifyRebuilds({
       artifacts: [await hashArtifact(join(o.out, artifact.name))],
       vsas: [await readAttestationFile(vsaFile)],
       rebuilderKeys: [await readTrustedKey(PUB)],
       minimum: 1,
+      provenance: rebuiltProvenance(provenanceSha, (await import('../../src/attest/index.js')).statementFromPayload(decodePayload(envelopeFromJSON((await readFile(o.provenance, 'utf8')).split('\n')[0]!)))),
     });
     assert.is(checks.find((c) => c.name === 'rebuilds')?.passed, true);
     // the rebuilt bytes are the original bytes

@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { AttestError } from './errors.js';
 import { assertDigestSet } from './statement.js';
 import { PREDICATE_SLSA_VSA_V1, STATEMENT_TYPE_V1, type DigestSet, type Statement } from './types.js';
@@ -113,7 +113,9 @@ export function rebuildResourceUri(recipeContent: string): string | undefined {
 export function recipeHeader(content: string | undefined): { name?: string; version?: string } {
   if (content === undefined) return {};
   try {
-    const doc: unknown = parseYaml(content, { maxAliasCount: 100 });
+    // Loaded on first use (~60 ms): `kiln keygen` and signing reach this module and never parse YAML.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    const doc: unknown = parse(content, { maxAliasCount: 100 });
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return {};
     const { name, version } = doc as Record<string, unknown>;
     return { ...(typeof name === 'string' && { name }), ...(typeof version === 'string' && { version }) };

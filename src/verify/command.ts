@@ -7,7 +7,7 @@ import { hashArtifact, type HashedArtifact } from './artifact.js';
 import { readAttestationFile, type Attestation } from './attestation.js';
 import { formatInspection, inspectAttestation } from './inspect.js';
 import { isAnchoredPattern, readTrustedRoot, type KeylessOptions } from './keyless.js';
-import { readPolicy, type Policy } from './policy.js';
+import { readPolicy, type AllowedRebuilder, type Policy } from './policy.js';
 import { rebuiltProvenance, verifyRebuilds } from './rebuilds.js';
 import { loadProvenanceTrust } from './trust.js';
 import { verifyProvenance, type VerifyReport } from './verify.js';
@@ -135,11 +135,11 @@ async function readKeys(files: string[]): Promise<TrustedKey[]> {
   return keys;
 }
 
-/** Verifier ids whose verdicts count: both lists must allow one when both are given; undefined: any. */
-function allowedRebuilders(flag: string[] | undefined, policy: string[] | undefined): string[] | undefined {
+/** Rebuilders whose verdicts count: both lists must allow one when both are given (the policy's key pairings kept); undefined: any. */
+function allowedRebuilders(flag: string[] | undefined, policy: AllowedRebuilder[] | undefined): AllowedRebuilder[] | undefined {
   if (flag === undefined) return policy;
   if (policy === undefined) return flag;
-  return flag.filter((id) => policy.includes(id));
+  return policy.filter((r) => flag.includes(typeof r === 'string' ? r : r.id));
 }
 
 /** The `--certificate-*` flags as KeylessOptions (absent flags left out). */

@@ -5,7 +5,7 @@ export type { HashedArtifact } from './artifact.js';
 export { parseAttestationFile, readAttestationFile } from './attestation.js';
 export type { Attestation } from './attestation.js';
 export { evaluatePolicy, parsePolicy, readPolicy } from './policy.js';
-export type { Policy, PolicyContext, PolicyRule, RuleResult } from './policy.js';
+export type { AllowedRebuilder, Policy, PolicyContext, PolicyRule, RuleResult } from './policy.js';
 export { assertKeylessOptions, isAnchoredPattern, parseTrustedRoot, readTrustedRoot, verifyKeylessBundle } from './keyless.js';
 export { loadProvenanceTrust } from './trust.js';
 export type { ProvenanceTrust, TrustOptions } from './trust.js';

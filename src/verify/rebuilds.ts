@@ -13,6 +13,7 @@ import {
 import { isKilnError } from '../util/errors.js';
 import type { HashedArtifact } from './artifact.js';
 import type { Attestation } from './attestation.js';
+import type { AllowedRebuilder } from './policy.js';
 import { subjectMatches, type VerifyCheck } from './verify.js';
 
 /** The provenance the rebuild verdicts must be about. */
@@ -35,8 +36,8 @@ export interface RebuildsInput {
   vsas: Attestation[];
   rebuilderKeys: TrustedKey[];
   minimum: number;
-  /** When given, only VSAs from these verifier ids count. */
-  rebuilders?: string[];
+  /** When given, only VSAs from these rebuilders count: a verifier id, or an (id, key fingerprint) pair. */
+  rebuilders?: AllowedRebuilder[];
   provenance: RebuiltProvenance;
   /** The time timeVerified is judged against; default now. */
   now?: Date;
@@ -108,9 +109,21 @@ function judgeVsa(envelope: DsseEnvelope, input: RebuildsInput): Judged {
     if (!isKilnError(err)) throw err;
     return { passed: false, reason: `not a SLSA VSA v1: ${err.message}` };
   }
+  const verifier = statement.predicate.verifier.id;
+  if (input.rebuilders) {
+    const allowed = input.rebuilders.filter((r) => (typeof r === 'string' ? r : r.id) === verifier);
+    if (allowed.length === 0) return { passed: false, reason: `verifier ${verifier} is not one the policy lists` };
+    const pairedKeyid = allowed.some((r) => typeof r === 'string') ? keyid : verified.validKeyids.find((k) => allowed.some((r) => typeof r !== 'string' && r.key === k));
+    // SLSA: consumers MUST accept only specific (signer, verifier) pairs.
+    if (pairedKeyid === undefined) return { passed: false, reason: `verifier ${verifier} may only be signed for by ${allowed.map((r) => (typeof r === 'string' ? r : r.key)).join(', ')}, not by key ${keyid}` };
+    return judgeRest(statement, input, pairedKeyid, verifier);
+  }
+  return judgeRest(statement, input, keyid, verifier);
+}
+
+/** Steps (5) to (9): what the verdict is about, once its signer and verifier are accepted. */
+function judgeRest(statement: Statement<VsaPredicate>, input: RebuildsInput, keyid: string, verifier: string): Judged {
   const p = statement.predicate;
-  const verifier = p.verifier.id;
-  if (input.rebuilders && !input.rebuilders.includes(verifier)) return { passed: false, reason: `verifier ${verifier} is not one the policy lists` };
   const expectedUri = input.provenance.resourceUri;
   if (expectedUri === undefined) return { passed: false, reason: 'no expected resourceUri: the provenance names no kiln recipe; give --resource-uri' };
   if (p.resourceUri !== expectedUri) return { passed: false, reason: `resourceUri is ${p.resourceUri}, expected ${expectedUri}` };

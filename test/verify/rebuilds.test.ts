@@ -81,6 +81,14 @@ rebuilds('a policy’s list of rebuilders excludes others', () => {
   assert.match(reason(checks, 'a.vsa').reason, /not one the policy lists/);
 });
 
+rebuilds('a (verifier id, key) pair: only that key may sign for that id', () => {
+  const pairs = [{ id: alice.id, key: alice.key.keyid }, bob.id];
+  const checks = run({ vsas: [vsaFile(alice, 'alice.vsa'), vsaFile(bob, 'bob-as-alice.vsa', { id: alice.id })], rebuilders: pairs, minimum: 1 });
+  assert.is(reason(checks, 'alice.vsa').passed, true, JSON.stringify(checks));
+  assert.is(reason(checks, 'bob-as-alice.vsa').passed, false);
+  assert.match(reason(checks, 'bob-as-alice.vsa').reason, /may only be signed for by SHA256:/);
+});
+
 const procedure = suite('verifyRebuilds: the SLSA VSA procedure, step by step');
 
 procedure('a verdict made from ANOTHER provenance of the same bytes does not count', () => {

@@ -28,6 +28,8 @@ export type AttestErrorCode =
   | 'KILN_ATTEST_BUILD_TYPE'
   | 'KILN_ATTEST_RECIPE_MISMATCH'
   | 'KILN_ATTEST_BAD_BUNDLE'
+  /** A SLSA VSA v1 statement whose predicate lacks a required field or has one of the wrong type. */
+  | 'KILN_ATTEST_BAD_VSA'
   | 'KILN_ATTEST_WRITE';
 
 export class AttestError extends KilnError {

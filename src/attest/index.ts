@@ -32,6 +32,8 @@ export type {
   ResolvedImage,
   StepRecord,
 } from './provenance.js';
+export { buildVsa, rebuildResourceUri, recipeHeader, REBUILD_POLICY_URI, VERIFIED_REBUILT_BIT_FOR_BIT, vsaFromStatement } from './vsa.js';
+export type { VsaOptions, VsaPredicate } from './vsa.js';
 export { sbomCacheKey } from './sbom.js';
 export { buildSbom, sbomSerialNumber, debPurl, genericPurl, ociPurl, SBOM_SPEC_VERSION } from './sbom.js';
 export type { SbomOptions } from './sbom.js';

@@ -42,10 +42,10 @@ export interface BuildOptions {
   stepTimeoutMs?: number;
   /**
    * Provenance, SBOM and their signatures, written beside the artifacts. Signed with
-   * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`); unsigned statements otherwise.
+   * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`; `false`: never); unsigned statements otherwise.
    * `false`: write none (rebuild and check write their own).
    */
-  attest?: false | { signKey?: string; builderId?: string; overrides?: Record<string, unknown> };
+  attest?: false | { signKey?: string | false; builderId?: string; overrides?: Record<string, unknown> };
   /** Conditions `kiln check` varies; every setting reaches the action key. Absent: the profile's fixed conditions. */
   variation?: BuildVariation;
   /**

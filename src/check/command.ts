@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../cli/main.js';
 import { UsageError } from '../util/errors.js';
 import { kilnVersion } from '../util/package.js';
+import { escapeTerminal } from '../util/terminal.js';
 import { check, type CheckEvent, type CheckResult } from './check.js';
 import { diffCheck, writeCheckFiles } from './report.js';
 
@@ -92,7 +93,8 @@ export function formatCheck(result: CheckResult, files: string[], signed: boolea
   if (result.unexplained.length > 0) lines.push(`  ? unexplained: ${result.unexplained.join(', ')}`);
   lines.push(`  ${result.builds} builds in ${(result.timings.durationMs / 1000).toFixed(1)}s${signed ? '' : ' (statement unsigned: pass --sign-key FILE or set KILN_SIGN_KEY)'}`);
   for (const f of files) lines.push(`  ${f}`);
-  return lines.join('\n') + '\n';
+  // Artifact and archive member names come from the build's output: escaped, every line.
+  return lines.map(escapeTerminal).join('\n') + '\n';
 }
 
 function memberText(members: string[] | undefined): string {

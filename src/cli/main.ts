@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isKilnError, UsageError } from '../util/errors.js';
+import { escapeTerminal } from '../util/terminal.js';
 import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
 import { SOURCE_FLAGS, sourceOptions } from './sources.js';
 
@@ -10,15 +11,17 @@ usage:
              [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
   kiln lock [recipe|dir] [--update [NAME…]] [--json]
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
-  kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
-              [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
+  kiln rebuild <provenance> (--key PUB… | --trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
+              --certificate-oidc-issuer URL | --insecure-ignore-signature) [--input NAME=PATH…] [--original DIR|FILE…]
+              [--sign-key FILE] [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--mirror DIR|URL…]
+              [--debian-snapshot URL] [--json]
   kiln vendor [recipe|dir] --out DIR [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
   kiln vendor [recipe|dir] --check DIR [--json]
   kiln diff <a> <b> [--json] [--html FILE]
   kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
               [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
-               --certificate-oidc-issuer URL] [--json]
+               --certificate-oidc-issuer URL] [--rebuilds VSA… --rebuilder-key PUB… [--min-rebuilds K]] [--json]
   kiln inspect <envelope|bundle> [--key PUB…] [--json]
   kiln digest <path>                      the integrity that pins a file or folder
   kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
@@ -145,7 +148,8 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
       const steps = Object.values(summary.steps);
       const cached = steps.filter((s) => s.cached).length;
       io.stdout.write(`built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`);
-      for (const a of summary.artifacts) io.stdout.write(`  ${a.name}  sha256:${a.digests.sha256}  ${a.size} bytes\n`);
+      // Artifact names are file names a step chose: escaped like every name kiln did not write.
+      for (const a of summary.artifacts) io.stdout.write(`  ${escapeTerminal(a.name)}  sha256:${a.digests.sha256}  ${a.size} bytes\n`);
       const att = summary.attestations;
       if (att) {
         io.stdout.write(`  provenance + SBOM: ${att.files.join(', ')}\n`);
@@ -162,6 +166,11 @@ async function buildCommand(args: string[], io: CliIO): Promise<number> {
 async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(args, {
     key: { type: 'string', multiple: true },
+    'trusted-root': { type: 'string' },
+    'certificate-identity': { type: 'string' },
+    'certificate-identity-regexp': { type: 'string' },
+    'certificate-oidc-issuer': { type: 'string' },
+    'insecure-ignore-signature': { type: 'boolean' },
     input: { type: 'string', multiple: true },
     original: { type: 'string', multiple: true },
     'sign-key': { type: 'string' },
@@ -181,12 +190,24 @@ async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
   }
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
+  const insecure = values['insecure-ignore-signature'] === true;
+  const trustGiven = values.key !== undefined || values['trusted-root'] !== undefined;
+  if (insecure && trustGiven) throw new UsageError('--insecure-ignore-signature skips the check that --key / --trusted-root configure: give one or the other');
   const { rebuild } = await import('../rebuild/index.js');
+  const { keylessOptionsFrom, warnIfUnanchored } = await import('../verify/index.js');
+  const keyless = keylessOptionsFrom(values);
+  warnIfUnanchored(keyless, io);
+  if (insecure) {
+    io.stderr.write('kiln: WARNING: --insecure-ignore-signature: the provenance is rebuilt without checking who signed it; the verdict is reported but not signed\n');
+  }
   const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
   try {
     const result = await rebuild({
       provenance: positionals[0]!,
       keys: values.key,
+      keyless,
+      ...(values['trusted-root'] !== undefined && { trustedRoot: values['trusted-root'] }),
+      insecureIgnoreSignature: insecure,
       inputs,
       original: values.original,
       signKey: values['sign-key'],
@@ -199,21 +220,34 @@ async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
     });
     reporter.finish();
     if (values.json) {
-      io.stdout.write(JSON.stringify({ verdict: result.verdict, comparison: result.comparison, files: result.files }, null, 2) + '\n');
+      io.stdout.write(
+        JSON.stringify({ verdict: result.verdict, provenanceVerified: result.provenanceVerified, checks: result.checks, comparison: result.comparison, vsa: result.vsa, files: result.files }, null, 2) + '\n',
+      );
     } else {
-      const c = result.comparison;
-      for (const a of c.artifacts) {
-        io.stdout.write(`${a.reproduced ? '✓' : '✗'} ${a.name}  ${a.reproduced ? 'identical' : `expected sha256:${a.expected.sha256 ?? '?'}, rebuilt sha256:${a.actual?.sha256 ?? '(missing)'}`}\n`);
-      }
-      if (c.firstDivergentStep) io.stdout.write(`  the builds part at step "${c.firstDivergentStep.step}" (the first step whose output differs)\n`);
-      if (result.diff) io.stdout.write(`\n${result.diff.text}\n`);
-      io.stdout.write(`${result.verdict}: ${result.verdict === 'PASSED' ? 'rebuilt bit for bit' : 'not reproduced'}\n`);
-      for (const f of result.files) io.stdout.write(`  ${f}\n`);
+      io.stdout.write(formatRebuild(result));
     }
     return result.verdict === 'PASSED' ? 0 : 1;
   } finally {
     reporter.finish();
   }
+}
+
+/** The human report of a rebuild: every string from the provenance or the build escaped. */
+function formatRebuild(result: import('../rebuild/index.js').RebuildResult): string {
+  const lines: string[] = [];
+  const c = result.comparison;
+  for (const check of result.checks.filter((x) => !x.passed)) lines.push(`✗ ${check.name}  ${check.reason}`);
+  for (const a of c.artifacts) {
+    lines.push(`${a.reproduced ? '✓' : '✗'} ${a.name}  ${a.reproduced ? 'identical' : `expected sha256:${a.expected.sha256 ?? '?'}, rebuilt sha256:${a.actual?.sha256 ?? '(missing)'}`}`);
+  }
+  if (c.firstDivergentStep) lines.push(`  the builds part at step "${c.firstDivergentStep.step}" (the first step whose output differs)`);
+  const text = lines.map(escapeTerminal);
+  // The diff text is kiln diff's own rendering, already escaped line by line.
+  if (result.diff) text.push('', result.diff.text);
+  const unverified = result.provenanceVerified ? '' : ' — UNVERIFIED PROVENANCE (--insecure-ignore-signature): this verdict is not signed and vouches for nothing';
+  text.push(`${result.verdict}: ${result.verdict === 'PASSED' ? 'rebuilt bit for bit' : 'not reproduced'}${unverified}`);
+  for (const f of result.files) text.push(`  ${escapeTerminal(f)}`);
+  return text.join('\n') + '\n';
 }
 
 async function cacheCommand(args: string[], io: CliIO): Promise<number> {

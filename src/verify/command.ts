@@ -2,19 +2,25 @@ import { parseArgs } from 'node:util';
 import type { CliIO } from '../cli/main.js';
 import { readTrustedKey, type TrustedKey } from '../attest/index.js';
 import { formatLocation, isKilnError, UsageError } from '../util/errors.js';
+import { escapeTerminal, escapeTerminalLines } from '../util/terminal.js';
 import { hashArtifact, type HashedArtifact } from './artifact.js';
 import { readAttestationFile, type Attestation } from './attestation.js';
-import { VerifyError } from './errors.js';
 import { formatInspection, inspectAttestation } from './inspect.js';
-import { assertKeylessOptions, readTrustedRoot, type KeylessOptions, type TrustMaterial } from './keyless.js';
-import { readPolicy, type Policy } from './policy.js';
-import { verifyRebuilds } from './rebuilds.js';
+import { isAnchoredPattern, readTrustedRoot, type KeylessOptions } from './keyless.js';
+import { readPolicy, type AllowedRebuilder, type Policy } from './policy.js';
+import { rebuiltProvenance, verifyRebuilds } from './rebuilds.js';
+import { loadProvenanceTrust } from './trust.js';
 import { verifyProvenance, type VerifyReport } from './verify.js';
 
 export const VERIFY_USAGE = `usage: kiln verify <artifact…> --provenance <file> [--key <pub.pem>…] [--builder-id ID] [--policy FILE]
                    [--trusted-root FILE --certificate-identity ID | --certificate-identity-regexp RE
                     --certificate-oidc-issuer URL]
-                   [--rebuilds <vsa…> --rebuilder-key <pub>… [--min-rebuilds K]] [--json]
+                   [--rebuilds <vsa…> --rebuilder-key <pub>… [--min-rebuilds K] [--rebuilder-id ID…]
+                    [--resource-uri URI]] [--json]
+  --certificate-identity-regexp matches anywhere in the identity (as cosign's): anchor it, ^…$
+  a rebuild verdict counts when it is a SLSA VSA v1 signed by a --rebuilder-key, PASSED under
+  kiln's bit-for-bit policy, for this provenance file (inputAttestations), this package
+  (resourceUri: from the recipe, or --resource-uri) and every artifact's digest
   exit 0 verified · 1 verification failed · 2 bad input or usage
 `;
 
@@ -37,6 +43,8 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
       rebuilds: { type: 'string', multiple: true },
       'rebuilder-key': { type: 'string', multiple: true },
       'min-rebuilds': { type: 'string' },
+      'rebuilder-id': { type: 'string', multiple: true },
+      'resource-uri': { type: 'string' },
       json: { type: 'boolean' },
     });
     if (positionals.length === 0) throw new UsageError('kiln verify needs at least one artifact', { hint: VERIFY_USAGE.trimEnd() });
@@ -45,13 +53,9 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
     // Everything that can be bad input is loaded and checked before hashing: a usage error
     // should not wait for a gigabyte to be read.
     const attestation = await readAttestationFile(values.provenance);
-    const keys = await readKeys(values.key ?? []);
-    const keylessOptions: KeylessOptions = {
-      ...(values['certificate-identity'] !== undefined && { certificateIdentity: values['certificate-identity'] }),
-      ...(values['certificate-identity-regexp'] !== undefined && { certificateIdentityRegexp: values['certificate-identity-regexp'] }),
-      ...(values['certificate-oidc-issuer'] !== undefined && { certificateOidcIssuer: values['certificate-oidc-issuer'] }),
-    };
-    const keyless = await keylessTrust(attestation, keys, keylessOptions, values['trusted-root']);
+    const keylessOptions = keylessOptionsFrom(values);
+    warnIfUnanchored(keylessOptions, io);
+    const { keys, keyless } = await loadProvenanceTrust(attestation, { keys: values.key ?? [], keyless: keylessOptions, trustedRoot: values['trusted-root'] });
     const policy: Policy | undefined = values.policy === undefined ? undefined : await readPolicy(values.policy);
 
     const minRebuilds = values['min-rebuilds'] === undefined ? undefined : Number(values['min-rebuilds']);
@@ -76,7 +80,16 @@ export async function runVerifyCommand(args: string[], io: CliIO): Promise<numbe
       ...(keyless && { keyless }),
     });
     if (required !== undefined) {
-      const checks = verifyRebuilds({ artifacts, vsas, rebuilderKeys, minimum: required, ...(policy?.rebuilds?.rebuilders && { rebuilders: policy.rebuilds.rebuilders }) });
+      const rebuilders = allowedRebuilders(values['rebuilder-id'], policy?.rebuilds?.rebuilders);
+      const checks = verifyRebuilds({
+        artifacts,
+        vsas,
+        rebuilderKeys,
+        minimum: required,
+        ...(rebuilders && { rebuilders }),
+        // The verdicts must be about THIS provenance: its bytes, its package, after its build.
+        provenance: rebuiltProvenance(attestation.sha256, report.statement, values['resource-uri']),
+      });
       report.checks.push(...checks);
       report.passed = report.passed && checks.every((c) => c.name !== 'rebuilds' || c.passed);
     }
@@ -122,32 +135,31 @@ async function readKeys(files: string[]): Promise<TrustedKey[]> {
   return keys;
 }
 
-/** The trust a keyless bundle needs, checked up front; undefined for keyed attestations. */
-async function keylessTrust(
-  attestation: Attestation,
-  keys: TrustedKey[],
-  options: KeylessOptions,
-  trustedRoot: string | undefined,
-): Promise<(KeylessOptions & { trustMaterial: TrustMaterial }) | undefined> {
-  const identityGiven = Object.keys(options).length > 0;
-  if (attestation.kind === 'sigstore' && attestation.keyless) {
-    if (trustedRoot === undefined) {
-      throw new VerifyError('KILN_VERIFY_NO_TRUST', `${attestation.file} is a keyless Sigstore bundle: give the Sigstore trusted root with --trusted-root`, {
-        hint: 'trusted_root.json, e.g. from `sigstore` TUF metadata; kiln never fetches it',
-      });
-    }
-    assertKeylessOptions(options);
-    return { ...options, trustMaterial: await readTrustedRoot(trustedRoot) };
+/** Rebuilders whose verdicts count: both lists must allow one when both are given (the policy's key pairings kept); undefined: any. */
+function allowedRebuilders(flag: string[] | undefined, policy: AllowedRebuilder[] | undefined): AllowedRebuilder[] | undefined {
+  if (flag === undefined) return policy;
+  if (policy === undefined) return flag;
+  return policy.filter((r) => flag.includes(typeof r === 'string' ? r : r.id));
+}
+
+/** The `--certificate-*` flags as KeylessOptions (absent flags left out). */
+export function keylessOptionsFrom(values: { 'certificate-identity'?: string; 'certificate-identity-regexp'?: string; 'certificate-oidc-issuer'?: string }): KeylessOptions {
+  return {
+    ...(values['certificate-identity'] !== undefined && { certificateIdentity: values['certificate-identity'] }),
+    ...(values['certificate-identity-regexp'] !== undefined && { certificateIdentityRegexp: values['certificate-identity-regexp'] }),
+    ...(values['certificate-oidc-issuer'] !== undefined && { certificateOidcIssuer: values['certificate-oidc-issuer'] }),
+  };
+}
+
+/** cosign's semantics (the regexp matches anywhere in the identity), and a warning when that is wider than meant. */
+export function warnIfUnanchored(options: KeylessOptions, io: { stderr: { write(text: string): void } }): void {
+  const pattern = options.certificateIdentityRegexp;
+  if (pattern !== undefined && !isAnchoredPattern(pattern)) {
+    io.stderr.write(
+      `kiln: warning: --certificate-identity-regexp ${escapeTerminal(JSON.stringify(pattern))} is not anchored: it accepts any identity that merely contains a match ` +
+        '(a workflow in another repository, a branch an attacker names). Anchor it: ^…$\n',
+    );
   }
-  if (identityGiven || trustedRoot !== undefined) {
-    throw new UsageError(`${attestation.file} is signed with a key: --trusted-root and --certificate-* apply to keyless Sigstore bundles only`);
-  }
-  if (keys.length === 0) {
-    throw new VerifyError('KILN_VERIFY_NO_TRUST', `${attestation.file} is signed with keys: give the trusted public key(s) with --key`, {
-      hint: 'kiln keygen writes <name>.pub beside the private key',
-    });
-  }
-  return undefined;
 }
 
 function reportToJSON(report: VerifyReport, attestation: Attestation, artifacts: HashedArtifact[]) {
@@ -161,7 +173,10 @@ function reportToJSON(report: VerifyReport, attestation: Attestation, artifacts:
   };
 }
 
-/** One line per check, ✓/✗, name and reason; the verdict last. */
+/**
+ * One line per check, ✓/✗, name and reason; the verdict last. Reasons quote the attestation
+ * (subject names, builder ids, key ids, identities): each line is escaped whole.
+ */
 export function formatReport(report: VerifyReport, attestation: Attestation, artifacts: HashedArtifact[]): string {
   const width = Math.max(...report.checks.map((c) => c.name.length));
   const lines = report.checks.map((c) => `${c.passed ? '✓' : '✗'} ${c.name.padEnd(width)}  ${c.reason}`);
@@ -172,14 +187,14 @@ export function formatReport(report: VerifyReport, attestation: Attestation, art
       ? `PASSED: ${artifacts.map((a) => a.name).join(', ')} verified against ${source}`
       : `FAILED: ${failed.map((c) => c.name).join(', ')} (${source})`,
   );
-  return lines.join('\n') + '\n';
+  return lines.map(escapeTerminal).join('\n') + '\n';
 }
 
 function fail(err: unknown, io: CliIO, json: boolean): number {
   if (!isKilnError(err)) throw err;
   if (json) io.stdout.write(JSON.stringify({ kiln: 'error/v1', error: err.toJSON() }, null, 2) + '\n');
-  let text = `kiln: ${err.where ? `${formatLocation(err.where)}: ` : ''}${err.message}`;
-  if (err.hint) text += `\n  hint: ${err.hint.replaceAll('\n', '\n  ')}`;
+  let text = `kiln: ${escapeTerminal(`${err.where ? `${formatLocation(err.where)}: ` : ''}${err.message}`)}`;
+  if (err.hint) text += `\n  hint: ${escapeTerminalLines(err.hint).replaceAll('\n', '\n  ')}`;
   io.stderr.write(text + '\n');
   return err.exitCode;
 }

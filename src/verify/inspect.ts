@@ -1,6 +1,6 @@
 import type { TrustMaterial } from '@sigstore/verify';
-import { parse as parseYaml } from 'yaml';
-import { decodePayload, verifyEnvelopeSignatures, type DigestSet, type DsseEnvelope, type TrustedKey } from '../attest/index.js';
+import { decodePayload, recipeHeader, verifyEnvelopeSignatures, type DigestSet, type DsseEnvelope, type TrustedKey } from '../attest/index.js';
+import { escapeTerminal } from '../util/terminal.js';
 import type { Attestation } from './attestation.js';
 import { sigstore } from './sigstore.js';
 
@@ -176,7 +176,11 @@ function signatureStatus(envelope: DsseEnvelope, keys: TrustedKey[] | undefined)
   });
 }
 
-/** A readable, plain-text summary (no colour: it is often piped). */
+/**
+ * A readable, plain-text summary (no colour: it is often piped). Everything shown is a claim
+ * an unverified envelope makes (subject names, builder, recipe, key ids, certificate
+ * identity), so each line is escaped whole before it reaches the terminal.
+ */
 export function formatInspection(inspection: Inspection): string {
   const lines: string[] = [];
   const n = inspection.envelopes.length;
@@ -223,7 +227,7 @@ export function formatInspection(inspection: Inspection): string {
   if (inspection.envelopes.some((e) => e.signatures.some((s) => s.status !== 'trusted'))) {
     lines.push('', 'claims above are shown as written; `kiln verify` decides whether to trust them');
   }
-  return lines.join('\n') + '\n';
+  return lines.map(escapeTerminal).join('\n') + '\n';
 }
 
 function statusText(status: SignatureStatus): string {
@@ -234,17 +238,6 @@ function statusText(status: SignatureStatus): string {
       return 'NOT verified by a trusted key/root';
     case 'unchecked':
       return 'not checked (no --key / --trusted-root)';
-  }
-}
-
-/** The recipe's `name` and `version`, read leniently from its embedded text (display only). */
-function recipeHeader(content: string | undefined): { name?: string; version?: string } {
-  if (content === undefined) return {};
-  try {
-    const doc = record(parseYaml(content, { maxAliasCount: 100 }));
-    return { ...(str(doc.name) && { name: str(doc.name)! }), ...(str(doc.version) && { version: str(doc.version)! }) };
-  } catch {
-    return {};
   }
 }
 

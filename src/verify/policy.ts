@@ -24,8 +24,14 @@ export interface Policy {
   description?: string;
   rules: PolicyRule[];
   /** Rebuild verdicts required (see verifyRebuilds). */
-  rebuilds?: { minimum: number; rebuilders?: string[] };
+  rebuilds?: { minimum: number; rebuilders?: AllowedRebuilder[] };
 }
+
+/**
+ * A rebuilder whose verdicts count: a verifier id (any trusted rebuilder key may sign for it),
+ * or a (verifier id, key fingerprint) pair, the only key that may sign for that id.
+ */
+export type AllowedRebuilder = string | { id: string; key: string };
 
 /** The variables a rule sees. Plain JSON data; nothing a rule can call reaches the outside. */
 export interface PolicyContext {

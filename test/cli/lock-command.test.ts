@@ -57,7 +57,8 @@ artifacts: [{ from: s, path: data }]
     const key = join(repoRoot(), 'examples', 'keys', 'example.key');
     const signed = await kiln(['build', dir, '--locked', '--out', join(dir, 'signed'), '--sign-key', key], env);
     assert.is(signed.code, 0, signed.stderr);
-    const rebuilt = await kiln(['rebuild', join(dir, 'signed', 'test.intoto.jsonl'), '--input', `rootfs=${join(dir, 'rootfs.tar')}`, '--out', join(dir, 'rebuilt')], { KILN_STORE: join(dir, 'store2') });
+    const pub = join(repoRoot(), 'examples', 'keys', 'example.pub');
+    const rebuilt = await kiln(['rebuild', join(dir, 'signed', 'test.intoto.jsonl'), '--key', pub, '--input', `rootfs=${join(dir, 'rootfs.tar')}`, '--out', join(dir, 'rebuilt')], { KILN_STORE: join(dir, 'store2') });
     assert.is(rebuilt.code, 0, rebuilt.stdout + rebuilt.stderr);
     assert.match(rebuilt.stdout, /PASSED/);
 

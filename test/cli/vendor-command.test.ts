@@ -15,6 +15,7 @@ import { makeTempDir, repoRoot } from '../helpers/index.js';
 
 const KILN = join(repoRoot(), 'bin', 'kiln.js');
 const KEY = join(repoRoot(), 'examples', 'keys', 'example.key');
+const PUB = join(repoRoot(), 'examples', 'keys', 'example.pub');
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -159,7 +160,7 @@ test('(b) the Debian package from a snapshot service; the url input, which has n
 test('kiln rebuild --mirror DIR reproduces the build from its provenance with the archive gone', async (ctx) => {
   const out = join(ctx.dir, 'rebuilt');
   const run = await kiln(
-    ['rebuild', join(ctx.dir, 'out-first', 'durable.intoto.jsonl'), '--input', `rootfs=${join(ctx.recipe, 'rootfs.tar')}`, '--mirror', ctx.vendor, '--out', out],
+    ['rebuild', join(ctx.dir, 'out-first', 'durable.intoto.jsonl'), '--key', PUB, '--input', `rootfs=${join(ctx.recipe, 'rootfs.tar')}`, '--mirror', ctx.vendor, '--out', out],
     env(ctx, 'store-rebuild', ctx.deadApt),
   );
   assert.is(run.code, 0, run.stdout + run.stderr);

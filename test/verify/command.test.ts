@@ -132,6 +132,18 @@ runVerifyCommandSuite('the npm tarball verifies keylessly; a wrong identity fail
   assert.is((JSON.parse(missing.out.stdout) as { error: { code: string } }).error.code, 'KILN_VERIFY_IDENTITY_REQUIRED');
 });
 
+runVerifyCommandSuite('an unanchored --certificate-identity-regexp still matches (cosign semantics) but warns; an anchored one does not', async () => {
+  const base = [npmFixture(NPM.tarball), '--provenance', npmFixture(NPM.bundle), '--trusted-root', npmFixture(NPM.trustedRoot), '--certificate-oidc-issuer', NPM.issuer];
+  const loose = fakeIO();
+  assert.is(await runVerifyCommand([...base, '--certificate-identity-regexp', 'github\\.com/microsoft/playwright-cli/', '--json'], loose.io), 0, loose.out.stderr);
+  assert.match(loose.out.stderr, /warning: --certificate-identity-regexp .* is not anchored/);
+  assert.ok(JSON.parse(loose.out.stdout).passed, 'stdout stays JSON: the warning goes to stderr');
+  const tight = fakeIO();
+  const anchored = '^https://github\\.com/microsoft/playwright-cli/\\.github/workflows/publish\\.yml@refs/tags/v[0-9.]+$';
+  assert.is(await runVerifyCommand([...base, '--certificate-identity-regexp', anchored], tight.io), 0, tight.out.stdout + tight.out.stderr);
+  assert.is(tight.out.stderr, '');
+});
+
 const runInspectCommandSuite = suite('runInspectCommand');
 
 runInspectCommandSuite('prints a summary, or JSON, and exit 0', async () => {

@@ -262,19 +262,19 @@ async function cacheCommand(args: string[], io: CliIO): Promise<number> {
   const emit = (value: unknown, human: string) => io.stdout.write(values.json ? JSON.stringify(value, null, 2) + '\n' : human);
   switch (sub) {
     case 'stats': {
-      const s = await store.stats();
+      const s = await store.maintenance.stats();
       emit(s, `store ${s.root}\n  blobs ${s.blobs} (${s.blobBytes} bytes)\n  trees ${s.trees}\n  actions ${s.actions}\n  refs ${s.refs}\n  temp files ${s.tempFiles}\n`);
       return 0;
     }
     case 'verify': {
-      const r = await store.verify();
+      const r = await store.maintenance.verify();
       emit(r, `checked ${r.checked} objects: ${r.corrupt.length} corrupt (removed), ${r.dangling.length} dangling records (removed)\n` + r.corrupt.map((d) => `  corrupt ${d}\n`).join(''));
       return r.corrupt.length > 0 ? 1 : 0;
     }
     case 'gc': {
       const days = values['max-age'] === undefined ? 30 : Number(values['max-age']);
       if (!Number.isFinite(days) || days < 0) throw new UsageError(`--max-age must be a number of days, got "${values['max-age']}"`);
-      const r = await store.gc({ maxAgeMs: days * 86_400_000, dryRun: values['dry-run'] });
+      const r = await store.maintenance.gc({ maxAgeMs: days * 86_400_000, dryRun: values['dry-run'] });
       emit(r, `${values['dry-run'] ? 'would remove' : 'removed'} ${r.removedBlobs} blobs (${r.removedBytes} bytes), ${r.removedActions} action records, ${r.removedRefs} refs, ${r.removedTempFiles} temp files\n`);
       return 0;
     }

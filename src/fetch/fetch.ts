@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import type { InputSpec } from '../recipe/types.js';
 import { StoreError, TREE_MANIFEST_PREFIX } from '../store/index.js';
@@ -189,7 +189,8 @@ async function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions)
  * if the path is gone, a blob that is a tree manifest is taken as the folder.
  */
 async function fromCache(store: Store, spec: InputSpec, digest: Digest, options: FetchOptions): Promise<Fetched | undefined> {
-  const size = (await stat(store.blobPath(digest))).size;
+  const size = await store.sizeOf(digest);
+  if (size === undefined) return undefined;
   const file = (executable: boolean): Fetched => ({ digest, size, mount: { kind: 'file', digest, size, executable } });
   // A git input's integrity pins its tree; a source package's pins its .dsc, whose unpacked
   // tree has its own ref (when that is gone, the input is fetched again: undefined).
@@ -206,13 +207,13 @@ async function fromCache(store: Store, spec: InputSpec, digest: Digest, options:
 }
 
 async function startsLikeTree(store: Store, digest: Digest): Promise<boolean> {
-  const handle = await open(store.blobPath(digest), 'r');
+  const blob = await store.openRandomAccess(digest);
   try {
-    const head = Buffer.alloc(TREE_MANIFEST_PREFIX.length);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    if (bytesRead !== head.length || head.toString() !== TREE_MANIFEST_PREFIX) return false;
+    let head = '';
+    for await (const chunk of blob.stream(0, TREE_MANIFEST_PREFIX.length)) head += (chunk as Buffer).toString('latin1');
+    if (head !== TREE_MANIFEST_PREFIX) return false;
   } finally {
-    await handle.close();
+    await blob.close();
   }
   return store.readTree(digest).then(() => true, () => false);
 }

@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { Bundle } from '@sigstore/bundle';
 import { envelopeFromJSON, PREDICATE_SLSA_PROVENANCE_V1, UNSIGNED_STATEMENTS_FORMAT, type DsseEnvelope } from '../attest/index.js';
 import { isKilnError, type SourceLocation } from '../util/errors.js';
+import { BUDGET_NAMES, isOverBytes, MAX_ATTESTATION_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { VerifyError } from './errors.js';
 import { sigstore } from './sigstore.js';
 
@@ -23,16 +24,17 @@ export type Attestation =
 
 /** Reads and parses an attestation file (see parseAttestationFile). */
 export async function readAttestationFile(file: string): Promise<Attestation> {
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFileBounded(file, MAX_ATTESTATION_BYTES);
   } catch (err) {
     throw new VerifyError('KILN_VERIFY_UNREADABLE', `cannot read attestation ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       where: { file },
       cause: err,
     });
   }
-  return parseAttestationFile(text, file);
+  if (bytes === undefined) throw attestationTooLarge(file);
+  return parseAttestationFile(bytes.toString('utf8'), file);
 }
 
 /**
@@ -42,6 +44,7 @@ export async function readAttestationFile(file: string): Promise<Attestation> {
  * Throws VerifyError KILN_VERIFY_BAD_ATTESTATION with file:line.
  */
 export function parseAttestationFile(text: string, file: string): Attestation {
+  if (isOverBytes(text, MAX_ATTESTATION_BYTES)) throw attestationTooLarge(file);
   const whole = tryJSON(text);
   if (whole.ok) return fromDocument(whole.value, text, file);
   const lines = text.split('\n');
@@ -70,6 +73,13 @@ export function parseAttestationFile(text: string, file: string): Attestation {
   });
   if (envelopes.length === 0) throw new VerifyError('KILN_VERIFY_BAD_ATTESTATION', 'no DSSE envelope in this file', { where: { file } });
   return { kind: 'dsse', file, envelopes, lines: at };
+}
+
+function attestationTooLarge(file: string): VerifyError {
+  return new VerifyError('KILN_VERIFY_TOO_LARGE', `attestation ${file} is larger than ${MAX_ATTESTATION_BYTES} bytes (budget ${BUDGET_NAMES.attestation})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.attestation, limit: MAX_ATTESTATION_BYTES },
+  });
 }
 
 function fromDocument(value: unknown, text: string, file: string): Attestation {

@@ -1,6 +1,6 @@
 import type { TrustMaterial } from '@sigstore/verify';
-import { parse as parseYaml } from 'yaml';
 import { decodePayload, verifyEnvelopeSignatures, type DigestSet, type DsseEnvelope, type TrustedKey } from '../attest/index.js';
+import { parseYamlDocument } from '../util/yaml.js';
 import type { Attestation } from './attestation.js';
 import { sigstore } from './sigstore.js';
 
@@ -237,12 +237,33 @@ function statusText(status: SignatureStatus): string {
   }
 }
 
-/** The recipe's `name` and `version`, read leniently from its embedded text (display only). */
+/** Recipes up to this size are parsed whole for their name and version; larger ones are scanned. */
+const RECIPE_HEADER_PARSE_BYTES = 64 * 1024;
+
+/**
+ * The recipe's `name` and `version`, read leniently from its embedded text (display only).
+ * The envelope need not be signed, so its recipe may be as large as an attacker likes: a small
+ * recipe is parsed, a larger one only has its top-level `name:` and `version:` lines read.
+ */
 function recipeHeader(content: string | undefined): { name?: string; version?: string } {
   if (content === undefined) return {};
+  const header = content.length <= RECIPE_HEADER_PARSE_BYTES ? yamlRecord(content) : topLevelLines(content);
+  return { ...(str(header.name) && { name: str(header.name)! }), ...(str(header.version) && { version: str(header.version)! }) };
+}
+
+function topLevelLines(content: string): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const key of ['name', 'version']) {
+    const line = new RegExp(`^${key}:[ \\t][^\\n]{0,1024}$`, 'm').exec(content);
+    if (line) found[key] = yamlRecord(line[0])[key];
+  }
+  return found;
+}
+
+function yamlRecord(text: string): Record<string, unknown> {
   try {
-    const doc = record(parseYaml(content, { maxAliasCount: 100 }));
-    return { ...(str(doc.name) && { name: str(doc.name)! }), ...(str(doc.version) && { version: str(doc.version)! }) };
+    const parsed = parseYamlDocument(text).doc;
+    return parsed.errors.length > 0 ? {} : record(parsed.toJS({ maxAliasCount: 100 }));
   } catch {
     return {};
   }

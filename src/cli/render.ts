@@ -1,5 +1,7 @@
 import type { BuildEvent, BuildReporter } from '../build/events.js';
 import { formatLocation, isKilnError } from '../util/errors.js';
+// The one escaping function for untrusted text (a step's log is the step's to write).
+import { safe } from '../diff/render.js';
 
 export interface Output {
   write(text: string): void;
@@ -53,7 +55,7 @@ function plainLine(event: BuildEvent, started: Map<string, number>): string | un
     case 'step-failed':
       return `kiln: step ${event.step}: FAILED (${event.reason})`;
     case 'log':
-      return `${event.step} | ${event.line}`;
+      return `${event.step} | ${safe(event.line)}`;
     case 'artifact':
       return undefined;
   }
@@ -130,7 +132,7 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
         above(`${paint(color, '31', '✗')} ${event.step} ${event.reason}`);
         break;
       case 'log':
-        above(`${paint(color, '2', `${event.step} |`)} ${event.line}`);
+        above(`${paint(color, '2', `${event.step} |`)} ${safe(event.line)}`);
         break;
       case 'image':
       case 'fetch-progress':
@@ -176,7 +178,7 @@ export function formatError(err: unknown): string {
   if (err.expected !== undefined) lines.push(`  expected: ${err.expected}`);
   if (err.found !== undefined) lines.push(`  found:    ${err.found}`);
   const tail = (err as { logTail?: string[] }).logTail;
-  if (tail?.length) lines.push('  last lines of the log:', ...tail.map((l) => `    ${l}`));
+  if (tail?.length) lines.push('  last lines of the log:', ...tail.map((l) => `    ${safe(l)}`));
   if (err.hint) lines.push(`  hint: ${err.hint}`);
   let cause = (err as { cause?: unknown }).cause;
   while (cause instanceof Error) {

@@ -217,7 +217,7 @@ function detailLines(d: Difference): string[] {
 const spaced = (hex: string) => (hex === '' ? ' (end)' : ` ${hex.replace(/(..)(?!$)/g, '$1 ')}`);
 
 /** Control and bidi characters escaped: an archive's names must not drive the terminal. */
-function safe(text: string): string {
+export function safe(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;

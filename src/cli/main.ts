@@ -10,7 +10,7 @@ usage:
   kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
   kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
               [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
-  kiln diff <a> <b> [--json] [--html FILE]
+  kiln diff <a> <b> [--json] [--html FILE] [--max-spill BYTES]
   kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
               [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE

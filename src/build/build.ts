@@ -51,6 +51,12 @@ export interface BuildOptions {
    */
   maxLogBytes?: number;
   /**
+   * Whether the recipe's `file:` URLs may be read (a debsrc `dsc`, a git `file://` URL);
+   * default true. `kiln rebuild` sets false: someone else's provenance must not read the
+   * rebuilder's files (local inputs come only through `--input`).
+   */
+  allowFileUrls?: boolean;
+  /**
    * Provenance, SBOM and their signatures, written beside the artifacts. Signed with
    * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`); unsigned statements otherwise.
    * `false`: write none (rebuild and check write their own).
@@ -99,6 +105,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   for (const spec of specs) report({ type: 'fetch-start', input: spec.name });
   const fetched: Record<string, FetchedInput> = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
+    ...(options.allowFileUrls === false && { allowFileUrls: false }),
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });

@@ -122,6 +122,8 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       store,
       engine: options.engine,
       noCache: !options.useCache,
+      // Local inputs come only through --input: the recipe's own file: URLs are refused.
+      allowFileUrls: false,
       jobs: options.jobs,
       reporter: options.reporter,
       attest: { signKey: options.signKey, builderId: options.rebuilderId ?? DEFAULT_REBUILDER_ID, overrides: { rebuildOf: provenance.metadata.invocationId ?? provenanceFile } },

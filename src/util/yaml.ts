@@ -4,6 +4,8 @@ export interface ParsedYaml {
   doc: Document;
   /** The first key (in document order) written twice in one mapping, if any. */
   duplicate?: { key: string; offset: number };
+  /** The first key that is a list or a mapping (a JS object key cannot be one), if any. */
+  collectionKey?: { offset: number };
 }
 
 /**
@@ -17,11 +19,16 @@ export interface ParsedYaml {
 export function parseYamlDocument(text: string, options: { lineCounter?: LineCounter } = {}): ParsedYaml {
   const doc = parseDocument(text, { ...(options.lineCounter && { lineCounter: options.lineCounter }), prettyErrors: false, uniqueKeys: false, strict: true });
   let duplicate: ParsedYaml['duplicate'];
+  let collectionKey: ParsedYaml['collectionKey'];
   visit(doc, {
     Map(_, map) {
       const seen = new Set<string>();
       for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue;
+        if (!isScalar(pair.key)) {
+          const offset = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
+          if (pair.key !== null && offset !== undefined && (collectionKey === undefined || offset < collectionKey.offset)) collectionKey = { offset };
+          continue;
+        }
         const key = propertyName(pair.key.value);
         if (!seen.has(key)) {
           seen.add(key);
@@ -33,7 +40,7 @@ export function parseYamlDocument(text: string, options: { lineCounter?: LineCou
       return undefined;
     },
   });
-  return { doc, ...(duplicate && { duplicate }) };
+  return { doc, ...(duplicate && { duplicate }), ...(collectionKey && { collectionKey }) };
 }
 
 /** The property a scalar key becomes in a JS object (yaml's toJS: null is '', the rest String()). */

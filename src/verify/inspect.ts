@@ -262,8 +262,9 @@ function topLevelLines(content: string): Record<string, unknown> {
 
 function yamlRecord(text: string): Record<string, unknown> {
   try {
-    const parsed = parseYamlDocument(text).doc;
-    return parsed.errors.length > 0 ? {} : record(parsed.toJS({ maxAliasCount: 100 }));
+    const { doc, collectionKey } = parseYamlDocument(text);
+    // A collection key would make toJS print a process warning: not a recipe anyone wrote.
+    return doc.errors.length > 0 || collectionKey ? {} : record(doc.toJS({ maxAliasCount: 100 }));
   } catch {
     return {};
   }

@@ -67,7 +67,7 @@ export async function readPolicy(file: string): Promise<Policy> {
 export function parsePolicy(text: string, file: string): Policy {
   if (isOverBytes(text, MAX_POLICY_BYTES)) throw policyTooLarge(file);
   const lineCounter = new LineCounter();
-  const { doc, duplicate } = parseYamlDocument(text, { lineCounter });
+  const { doc, duplicate, collectionKey } = parseYamlDocument(text, { lineCounter });
   const at = (offset: number): SourceLocation => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col };
@@ -75,6 +75,7 @@ export function parsePolicy(text: string, file: string): Policy {
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new VerifyError('KILN_VERIFY_BAD_POLICY', `invalid YAML: ${problem.message.split('\n')[0]}`, { where: at(problem.pos[0]) });
   if (duplicate) throw new VerifyError('KILN_VERIFY_BAD_POLICY', `invalid YAML: duplicate key "${duplicate.key}"`, { where: at(duplicate.offset) });
+  if (collectionKey) throw new VerifyError('KILN_VERIFY_BAD_POLICY', 'invalid YAML: a mapping key must be plain text, not a list or mapping', { where: at(collectionKey.offset) });
   let data: unknown;
   try {
     // A policy is small: aliases may not expand into a billion laughs.

@@ -1,5 +1,5 @@
 // The budgets of issue 10 against the code before them, side by side in one run.
-//   node dist/bench/budgets.js --base DIR [--diff-mib 50] [--verify-mib 1024]
+//   node dist/bench/budgets.js --base DIR [--diff-mib 50] [--verify-mib 1024] [--only normal|fixes]
 // DIR is a built checkout of the base commit, e.g.
 //   git worktree add --detach /tmp/base main && (cd /tmp/base && npm ci && npm run build)
 // Every measurement is a fresh process, the two trees taking turns (A B A B…) so that the
@@ -25,11 +25,12 @@ const option = (name: string, fallback?: string) => {
   return at === -1 ? fallback : args[at + 1];
 };
 const base = option('--base');
-if (base === undefined) throw new Error('usage: node dist/bench/budgets.js --base DIR [--diff-mib 50] [--verify-mib 1024]');
+if (base === undefined) throw new Error('usage: node dist/bench/budgets.js --base DIR [--diff-mib 50] [--verify-mib 1024] [--only normal|fixes]');
 const trees = [
   ['base', resolve(base)],
   ['this', repoRoot()],
 ] as const;
+const only = option('--only');
 const diffMiB = Number(option('--diff-mib', '50'));
 const verifyMiB = Number(option('--verify-mib', '1024'));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -179,6 +180,13 @@ function unsignedEnvelopeWithRecipe(bytes: number): string {
 const { dir, cleanup } = await makeTempDir('kiln-bench-budgets-');
 try {
   console.log(`base: ${trees[0][1]}\nthis: ${trees[1][1]}\nmedians of ${RUNS}, fresh processes taking turns\n`);
+  if (only !== 'fixes') await normalPath();
+  if (only !== 'normal') await fixes();
+} finally {
+  await cleanup();
+}
+
+async function normalPath(): Promise<void> {
   console.log('the normal path (budgets in place, none reached):');
   const pair = await makePair(dir, diffMiB);
   const diffCli = (root: string, a: string, b: string): [string, string[]] => [process.execPath, [join(root, 'dist', 'bench', 'diff-cli.js'), a, b]];
@@ -192,7 +200,9 @@ try {
   const verify = await largeArtifact(dir, verifyMiB);
   sideBySide(`kiln verify, ${verifyMiB} MiB artifact (command)`, (root) => [process.execPath, [join(root, 'dist', 'bench', 'verify-child.js'), ...verify]], { field: 'ms' });
   await rm(verify[0]!);
+}
 
+async function fixes(): Promise<void> {
   console.log('\nwhat the budgets fix:');
   const recipe = join(dir, 'wide.yaml');
   await writeFile(recipe, recipeWithKeys(40_000));
@@ -203,6 +213,4 @@ try {
   const envelope = join(dir, 'big.json');
   await writeFile(envelope, unsignedEnvelopeWithRecipe(750_000));
   sideBySide('kiln inspect, unsigned 1 MB envelope, large recipe', (root) => [process.execPath, [child, root, 'inspect', envelope]], { runs: 3, field: 'ms' });
-} finally {
-  await cleanup();
 }

@@ -47,6 +47,17 @@ export interface BuildOptions {
   /** Per-step time limit (not part of the action key). */
   stepTimeoutMs?: number;
   /**
+   * Bytes of each step's log kept in the store (budget maxLogBytes, default 8 MiB): the first
+   * and last halves, with a line saying how much was dropped between. Not part of the action key.
+   */
+  maxLogBytes?: number;
+  /**
+   * Whether the recipe's `file:` URLs may be read (a debsrc `dsc`, a git `file://` URL);
+   * default true. `kiln rebuild` sets false: someone else's provenance must not read the
+   * rebuilder's files (local inputs come only through `--input`).
+   */
+  allowFileUrls?: boolean;
+  /**
    * Provenance, SBOM and their signatures, written beside the artifacts. Signed with
    * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`; `false`: never); unsigned statements otherwise.
    * `false`: write none (rebuild and check write their own).
@@ -104,6 +115,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const fetched: Record<string, FetchedInput> = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
     sources,
+    ...(options.allowFileUrls === false && { allowFileUrls: false }),
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });
@@ -231,7 +243,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
       { prefix: 'tmp', source: { kind: 'dir', mode: 0o1777 }, uid: 0, gid: 0, readOnly: false },
     ];
     report({ type: 'step-start', step: stepName, actionKey });
-    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: stepName, stream, line }));
+    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: stepName, stream, line }), { maxBytes: options.maxLogBytes });
     let outputTree: Digest | undefined;
     let run;
     try {
@@ -362,7 +374,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     }
 
     report({ type: 'step-start', step: step.name, actionKey });
-    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: step.name, stream, line }));
+    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: step.name, stream, line }), { maxBytes: options.maxLogBytes });
     let outputTree: Digest | undefined;
     let run;
     try {
@@ -378,7 +390,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
         collect: async (tar) => {
           const ingested = await ingestTar(store, tar, { label: step.name, strip: 'out', links: 'any' });
           outputTree = spec.normalize
-            ? (await normalizeTree(store, ingested.manifest, { sourceDateEpoch: recipe.sourceDateEpoch })).digest
+            ? (await normalizeTree(store, ingested.manifest, { sourceDateEpoch: recipe.sourceDateEpoch, maxDecompressedBytes: profile.profile.maxDecompressedBytes, label: step.name })).digest
             : ingested.digest;
         },
         signal: abort.signal,

@@ -14,7 +14,7 @@ const COMMENT_KEY = '$comment';
 
 const KEYS: readonly (keyof SandboxProfile)[] = [
   'version', 'hostname', 'domainname', 'networkMode', 'capDrop', 'capAdd', 'securityOpt',
-  'pidsLimit', 'memoryBytes', 'env', 'umask', 'workdir', 'maxOutputBytes',
+  'pidsLimit', 'memoryBytes', 'env', 'umask', 'workdir', 'maxOutputBytes', 'maxDecompressedBytes',
 ];
 /** Optional members: absent means none. */
 const OPTIONAL_KEYS: readonly (keyof SandboxProfile)[] = ['exceptions'];
@@ -122,6 +122,11 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   const workdir = value.workdir;
   if (typeof workdir !== 'string' || !workdir.startsWith('/')) throw bad(file, '"workdir" must be an absolute path');
   const maxOutputBytes = positiveInteger(value.maxOutputBytes, 'maxOutputBytes', file);
+  const maxDecompressedBytes = positiveInteger(value.maxDecompressedBytes, 'maxDecompressedBytes', file);
+  // Decompressing an output may not cost more than the output itself was allowed to.
+  if (maxDecompressedBytes > maxOutputBytes) {
+    throw bad(file, '"maxDecompressedBytes" may not exceed "maxOutputBytes"', { expected: `at most ${maxOutputBytes}`, found: String(maxDecompressedBytes) });
+  }
   const exceptions = value.exceptions === undefined ? undefined : toExceptions(value.exceptions, file);
 
   return {
@@ -138,6 +143,7 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
     umask,
     workdir,
     maxOutputBytes,
+    maxDecompressedBytes,
     ...(exceptions && { exceptions }),
   };
 }

@@ -22,6 +22,11 @@ export interface SandboxProfile {
   /** Size cap for /kiln/out as read back, against a step filling the disk of the host. */
   maxOutputBytes: number;
   /**
+   * Budget of decompressed bytes per output archive when outputs are normalized (a small
+   * .tar.gz of zeros must not fill the host's temp folder). At most maxOutputBytes.
+   */
+  maxDecompressedBytes: number;
+  /**
    * Named, audited departures from the rules above for steps kiln itself generates (never for
    * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. Network,
    * capDrop ALL and no-new-privileges still hold. Absent: none.

@@ -8,7 +8,7 @@ const profile: SandboxProfile = {
   version: 1, hostname: 'kiln', domainname: 'kiln.invalid', networkMode: 'none', capDrop: ['ALL'], capAdd: [],
   securityOpt: ['no-new-privileges'], pidsLimit: 10, memoryBytes: 1 << 30,
   env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', HOME: '/kiln/work', PATH: '/bin' },
-  umask: '0022', workdir: '/kiln/work', maxOutputBytes: 1 << 30,
+  umask: '0022', workdir: '/kiln/work', maxOutputBytes: 1 << 30, maxDecompressedBytes: 1 << 30,
 };
 
 const recipe = () => parseRecipe(`kiln: 1

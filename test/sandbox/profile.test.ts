@@ -25,6 +25,7 @@ loadSandboxProfileSuite('loads the shipped profile from the package root by defa
   assert.is(loaded.profile.memoryBytes, 4 * 1024 ** 3);
   assert.is(loaded.profile.umask, '0022');
   assert.is(loaded.profile.workdir, '/kiln/work');
+  assert.is(loaded.profile.maxDecompressedBytes, 1024 ** 3);
   assert.equal(loaded.profile.env, {
     TZ: 'UTC', LANG: 'C', LC_ALL: 'C', HOME: '/kiln/work',
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -95,6 +96,8 @@ const weakenings: [string, (p: Record<string, unknown>) => Record<string, unknow
   ['an env value that is not a string', (p) => ({ ...p, env: { A: 1 } })],
   ['a umask that is not octal', (p) => ({ ...p, umask: '0899' })],
   ['a relative workdir', (p) => ({ ...p, workdir: 'kiln/work' })],
+  ['no maxDecompressedBytes', (p) => { const { maxDecompressedBytes: _, ...rest } = p; return rest; }],
+  ['a maxDecompressedBytes above maxOutputBytes', (p) => ({ ...p, maxDecompressedBytes: (p.maxOutputBytes as number) + 1 })],
   ['a comment that is an object', (p) => ({ ...p, $comment: { a: 1 } })],
   ['a top level that is a list', () => [] as unknown as Record<string, unknown>],
 ];

@@ -112,13 +112,31 @@ export function rebuildResourceUri(recipeContent: string): string | undefined {
 /** The recipe's `name` and `version`, read leniently from its text (no schema): display and resourceUri only. */
 export function recipeHeader(content: string | undefined): { name?: string; version?: string } {
   if (content === undefined) return {};
+  // An envelope need not be signed, so its recipe may be as large as an attacker likes: a
+  // small recipe is parsed whole, a larger one only has its top-level name and version lines read.
+  const doc = content.length <= RECIPE_HEADER_PARSE_BYTES ? yamlRecord(content) : topLevelLines(content);
+  const { name, version } = doc;
+  return { ...(typeof name === 'string' && { name }), ...(typeof version === 'string' && { version }) };
+}
+
+/** Recipes up to this size are parsed whole for their name and version; larger ones are scanned. */
+const RECIPE_HEADER_PARSE_BYTES = 64 * 1024;
+
+function topLevelLines(content: string): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const key of ['name', 'version']) {
+    const line = new RegExp(`^${key}:[ \\t][^\\n]{0,1024}$`, 'm').exec(content);
+    if (line) found[key] = yamlRecord(line[0])[key];
+  }
+  return found;
+}
+
+function yamlRecord(text: string): Record<string, unknown> {
   try {
     // Loaded on first use (~60 ms): `kiln keygen` and signing reach this module and never parse YAML.
     const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    const doc: unknown = parse(content, { maxAliasCount: 100 });
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return {};
-    const { name, version } = doc as Record<string, unknown>;
-    return { ...(typeof name === 'string' && { name }), ...(typeof version === 'string' && { version }) };
+    const doc: unknown = parse(text, { maxAliasCount: 100, uniqueKeys: false });
+    return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   } catch {
     return {};
   }

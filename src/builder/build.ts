@@ -60,6 +60,17 @@ export interface BuildOptions {
    * $KILN_DEBIAN_SNAPSHOT are added.
    */
   sources?: SourceOptions;
+  /**
+   * Bytes of each step's log kept in the store (budget maxLogBytes, default 8 MiB): the first
+   * and last halves, with a line saying how much was dropped between. Not part of the action key.
+   */
+  maxLogBytes?: number;
+  /**
+   * Whether the recipe's `file:` URLs may be read (a debsrc `dsc`, a git `file://` URL);
+   * default true. `kiln rebuild` sets false: someone else's provenance must not read the
+   * rebuilder's files (local inputs come only through `--input`).
+   */
+  allowFileUrls?: boolean;
 }
 
 /**
@@ -132,6 +143,7 @@ async function fetchAll(store: Store, recipe: Recipe, sources: Sources, options:
   const fetched = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
     sources,
+    ...(options.allowFileUrls === false && { allowFileUrls: false }),
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });
@@ -161,6 +173,8 @@ async function runGraph(args: {
     engine: () => (run.engine ??= options.engine ? Promise.resolve(options.engine) : createEngine({ profile: context.profile.profile })),
     reporter: report,
     signal: abort.signal,
+    maxDecompressedBytes: context.profile.profile.limits.decompressedBytes,
+    ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
     ...(options.noCache && { noCache: true }),
     ...(options.reuse && { reuse: options.reuse }),
   });

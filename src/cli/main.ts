@@ -17,7 +17,7 @@ usage:
               [--debian-snapshot URL] [--json]
   kiln vendor [recipe|dir] --out DIR [--mirror DIR|URL…] [--debian-snapshot URL] [--json]
   kiln vendor [recipe|dir] --check DIR [--json]
-  kiln diff <a> <b> [--json] [--html FILE]
+  kiln diff <a> <b> [--json] [--html FILE] [--max-spill BYTES]
   kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
   kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
               [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE

@@ -57,7 +57,7 @@ function plainLine(event: BuildEvent, started: Map<string, number>): string | un
     case 'step-failed':
       return `kiln: step ${event.step}: FAILED (${event.reason})`;
     case 'log':
-      return `${event.step} | ${event.line}`;
+      return `${event.step} | ${safe(event.line)}`;
     case 'artifact':
       return undefined;
   }

@@ -196,6 +196,8 @@ export function describe(d: Difference): string {
       return `bytes differ where no structure shows it: a ${d.detail.a}, b ${d.detail.b}`;
     case 'unreadable':
       return `could not read ${d.detail.side === 'both' ? 'a side' : d.detail.side}: ${d.detail.message}`;
+    case 'too-large':
+      return `too large to compare within the budget: ${d.detail.side === 'both' ? 'both sides' : d.detail.side}${d.detail.size !== undefined ? ` (${d.detail.size} bytes)` : ''} would need more temp space than the ${d.detail.limit} bytes of ${d.detail.budget} (raise it with --max-spill)`;
   }
 }
 

@@ -18,6 +18,9 @@ import type { SourceAttempt } from './sources.js';
  * - KILN_FETCH_UNSUPPORTED: a URL scheme other than http(s), a path that is neither a file nor
  *   a folder, `unpack` on a folder, a malformed package name.
  * - KILN_FETCH_ARCHIVE: reading the folder or unpacking the archive failed (cause: the ArchiveError).
+ * - KILN_FETCH_TOO_LARGE: a download passed its size budget (a .dsc past maxDscBytes).
+ * - KILN_FETCH_LOCAL_SOURCE: a `file:` URL where local sources are refused (a rebuild, whose
+ *   local inputs come only through `--input`).
  * - KILN_FETCH_IO: a local read or store write failed.
  * - KILN_FETCH_ABORTED: cancelled through the AbortSignal.
  *
@@ -37,6 +40,8 @@ export type FetchErrorCode =
   | 'KILN_FETCH_DSC'
   | 'KILN_FETCH_UNSUPPORTED'
   | 'KILN_FETCH_ARCHIVE'
+  | 'KILN_FETCH_TOO_LARGE'
+  | 'KILN_FETCH_LOCAL_SOURCE'
   | 'KILN_FETCH_IO'
   | 'KILN_FETCH_ABORTED';
 

@@ -56,6 +56,8 @@ export function inputUri(spec: InputSpec): string {
 export async function fetchInput(store: Store, spec: InputSpec, options: FetchOptions): Promise<FetchedInput> {
   try {
     assertUsableIntegrity(spec);
+    // Before the store is asked: refused whatever the store already holds.
+    if (options.allowFileUrls === false) assertNoFileUrl(spec);
     const hit = await store.getRef(REF_INTEGRITY, spec.integrity);
     let fetched: Fetched | undefined;
     if (hit) fetched = await fromCache(store, spec, hit, options);
@@ -162,6 +164,15 @@ function safeUrl(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** `file:` sources of a recipe (not `path` inputs, which are the user's own). */
+function assertNoFileUrl(spec: InputSpec): void {
+  const url = spec.kind === 'debsrc' ? spec.dsc : spec.kind === 'git' ? spec.url : undefined;
+  if (url === undefined || !/^file:/i.test(url)) return;
+  throw inputError(spec, 'KILN_FETCH_LOCAL_SOURCE', `refusing to read ${url}: local files enter a rebuild only as path inputs given with --input`, {
+    hint: 'a rebuild reads http(s) sources and apt\'s deb-src sources; local files only as the recipe\'s path inputs, supplied with --input NAME=PATH',
+  });
 }
 
 async function fetchByKind(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {

@@ -2,6 +2,7 @@ import type { ImageSpec, InputSpec, Recipe } from '../recipe/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { isDigest, sha256Digest, type Digest } from '../util/digest.js';
 import { snapshotRefProblem } from '../fetch/index.js';
+import { BUDGET_NAMES, isOverBytes, MAX_LOCK_BYTES } from '../util/limits.js';
 import { LockError } from './errors.js';
 import { LOCK_FORMAT, type InputSource, type Lock, type LockedInput } from './types.js';
 
@@ -80,6 +81,8 @@ export function parseLock(text: string, file: string): Lock {
       ...(cause !== undefined && { cause }),
       hint: 'run `kiln lock --update` to write it afresh',
     });
+  // Before JSON.parse: a lock embedded in someone's provenance is as untrusted as a file.
+  if (isOverBytes(text, MAX_LOCK_BYTES)) throw lockTooLarge(file);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -122,6 +125,14 @@ export function parseLock(text: string, file: string): Lock {
     }
   }
   return data as unknown as Lock;
+}
+
+/** The refusal of a lock over its size budget. */
+export function lockTooLarge(file: string): LockError {
+  return new LockError('KILN_LOCK_TOO_LARGE', `${file} is larger than ${MAX_LOCK_BYTES} bytes (budget ${BUDGET_NAMES.lock})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.lock, limit: MAX_LOCK_BYTES },
+  });
 }
 
 /** One line per difference between the recipe's sources and the lock's: what `--locked` reports. */

@@ -137,6 +137,8 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       store,
       engine: options.engine,
       noCache: !options.useCache,
+      // Local inputs come only through --input: the recipe's own file: URLs are refused.
+      allowFileUrls: false,
       jobs: options.jobs,
       reporter: options.reporter,
       ...(options.sources && { sources: options.sources }),

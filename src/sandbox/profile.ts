@@ -17,7 +17,7 @@ const KEYS: readonly (keyof SandboxProfile)[] = [
 ];
 /** Optional members: absent means none. */
 const OPTIONAL_KEYS: readonly (keyof SandboxProfile)[] = ['exceptions'];
-const LIMIT_KEYS: readonly (keyof SandboxLimits)[] = ['pids', 'memoryBytes', 'outputBytes'];
+const LIMIT_KEYS: readonly (keyof SandboxLimits)[] = ['pids', 'memoryBytes', 'outputBytes', 'decompressedBytes'];
 /**
  * Capabilities an exception may keep: owner and permission changes that package managers
  * make. Never network, mount, ptrace, module or raw-IO capabilities.
@@ -130,8 +130,13 @@ function toLimits(value: unknown, file: string): SandboxLimits {
     pids: positiveInteger(value.pids, 'limits.pids', file),
     memoryBytes: positiveInteger(value.memoryBytes, 'limits.memoryBytes', file),
     outputBytes: positiveInteger(value.outputBytes, 'limits.outputBytes', file),
+    decompressedBytes: positiveInteger(value.decompressedBytes, 'limits.decompressedBytes', file),
   };
   if (limits.memoryBytes < MIN_MEMORY_BYTES) throw bad(file, `"limits.memoryBytes" must be at least ${MIN_MEMORY_BYTES}`);
+  // Decompressing an output may not cost more than the output itself was allowed to.
+  if (limits.decompressedBytes > limits.outputBytes) {
+    throw bad(file, '"limits.decompressedBytes" may not exceed "limits.outputBytes"', { expected: `at most ${limits.outputBytes}`, found: String(limits.decompressedBytes) });
+  }
   return limits;
 }
 

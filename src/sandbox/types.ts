@@ -37,6 +37,11 @@ export interface SandboxLimits {
   memoryBytes: number;
   /** Bytes of the output folder as read back, against a step filling the host's disk. */
   outputBytes: number;
+  /**
+   * Decompressed bytes per output archive when outputs are normalized (a small .tar.gz of zeros
+   * must not fill the host's temp folder). At most `outputBytes`.
+   */
+  decompressedBytes: number;
 }
 
 /** One exception: who the step runs as and the only capabilities it keeps, with why. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Bundle } from '@sigstore/bundle';
 import { envelopeFromJSON, PREDICATE_SLSA_PROVENANCE_V1, UNSIGNED_STATEMENTS_FORMAT, type DsseEnvelope } from '../attest/index.js';
 import { isKilnError, type SourceLocation } from '../util/errors.js';
+import { BUDGET_NAMES, MAX_ATTESTATION_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { VerifyError } from './errors.js';
 import { sigstore } from './sigstore.js';
 
@@ -31,15 +32,16 @@ export type Attestation = (
 
 /** Reads and parses an attestation file (see parseAttestationFile). */
 export async function readAttestationFile(file: string): Promise<Attestation> {
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
-    bytes = await readFile(file);
+    bytes = await readFileBounded(file, MAX_ATTESTATION_BYTES);
   } catch (err) {
     throw new VerifyError('KILN_VERIFY_UNREADABLE', `cannot read attestation ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       where: { file },
       cause: err,
     });
   }
+  if (bytes === undefined) throw attestationTooLarge(file);
   return parseAttestationFile(bytes, file);
 }
 
@@ -51,6 +53,7 @@ export async function readAttestationFile(file: string): Promise<Attestation> {
  */
 export function parseAttestationFile(input: string | Uint8Array, file: string): Attestation {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length > MAX_ATTESTATION_BYTES) throw attestationTooLarge(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return { ...parseAttestationText(bytes.toString('utf8'), file), sha256 };
 }
@@ -87,6 +90,13 @@ function parseAttestationText(text: string, file: string): DistributiveOmit<Atte
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function attestationTooLarge(file: string): VerifyError {
+  return new VerifyError('KILN_VERIFY_TOO_LARGE', `attestation ${file} is larger than ${MAX_ATTESTATION_BYTES} bytes (budget ${BUDGET_NAMES.attestation})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.attestation, limit: MAX_ATTESTATION_BYTES },
+  });
+}
 
 function fromDocument(value: unknown, text: string, file: string): DistributiveOmit<Attestation, 'sha256'> {
   if (isRecord(value) && typeof value.mediaType === 'string' && SIGSTORE_BUNDLE_MEDIA_TYPE.test(value.mediaType)) {

@@ -57,4 +57,14 @@ render('formatError escapes what a message quotes, and keeps the hint’s own li
   assert.match(text, /hint: line one\nline two/);
 });
 
+render('a step\'s log reaches the terminal escaped: an escape sequence cannot redraw the screen', () => {
+  const lines: string[] = [];
+  const r = createPlainReporter({ write: (t) => lines.push(t) });
+  r({ type: 'log', step: 'evil', stream: 'stdout', line: '\x1b[2J\x1b[1;1H✓ PASSED\u202e' });
+  assert.equal(lines, ['evil | \\x1b[2J\\x1b[1;1H✓ PASSED\\u{202e}\n']);
+  const text = formatError(new BuildError('KILN_BUILD_STEP_FAILED', 'step "evil" failed', { logTail: ['\x1b]0;title\x07done'] }));
+  assert.not.match(text, /\x1b/);
+  assert.match(text, /\\x1b\]0;title\\x07done/);
+});
+
 render.run();

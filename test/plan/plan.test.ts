@@ -6,7 +6,7 @@ import type { SandboxProfile } from '../../src/sandbox/types.js';
 
 const profile: SandboxProfile = {
   version: 2, hostname: 'kiln', domainname: 'kiln.invalid', network: 'none', capabilities: [], noNewPrivileges: true,
-  limits: { pids: 10, memoryBytes: 1 << 30, outputBytes: 1 << 30 },
+  limits: { pids: 10, memoryBytes: 1 << 30, outputBytes: 1 << 30, decompressedBytes: 1 << 30 },
   env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', HOME: '/kiln/work', PATH: '/bin' },
   umask: '0022', workdir: '/kiln/work',
 };

@@ -20,7 +20,7 @@ loadSandboxProfileSuite('loads the shipped profile from the package root by defa
   assert.is(loaded.profile.noNewPrivileges, true);
   assert.is(loaded.profile.hostname, 'kiln');
   assert.is(loaded.profile.domainname, 'kiln.invalid');
-  assert.equal(loaded.profile.limits, { pids: 1024, memoryBytes: 4 * 1024 ** 3, outputBytes: 8 * 1024 ** 3 });
+  assert.equal(loaded.profile.limits, { pids: 1024, memoryBytes: 4 * 1024 ** 3, outputBytes: 8 * 1024 ** 3, decompressedBytes: 1024 ** 3 });
   assert.is(loaded.profile.umask, '0022');
   assert.is(loaded.profile.workdir, '/kiln/work');
   assert.equal(loaded.profile.env, {
@@ -96,6 +96,8 @@ const weakenings: [string, (p: Record<string, unknown>) => Record<string, unknow
   ['an env value that is not a string', (p) => ({ ...p, env: { A: 1 } })],
   ['a umask that is not octal', (p) => ({ ...p, umask: '0899' })],
   ['a relative workdir', (p) => ({ ...p, workdir: 'kiln/work' })],
+  ['no decompression budget', (p) => { const { decompressedBytes: _, ...limits } = p.limits as Record<string, unknown>; return { ...p, limits }; }],
+  ['a decompression budget above the output limit', (p) => { const l = p.limits as Record<string, number>; return { ...p, limits: { ...l, decompressedBytes: l.outputBytes! + 1 } }; }],
   ['a comment that is an object', (p) => ({ ...p, $comment: { a: 1 } })],
   ['a top level that is a list', () => [] as unknown as Record<string, unknown>],
 ];

@@ -8,7 +8,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { TreeEntry, TreeManifest } from '../store/tree.js';
 import type { PutResult, Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
-import { locateBlob, readBlobHead } from './blob-file.js';
+import { readBlobHead } from './blob-file.js';
 import { ARCHIVE_HEAD_BYTES, isGzip, isTar } from './detect.js';
 import { ArchiveError } from './errors.js';
 import { fixGzipHeader } from './gzip.js';
@@ -59,18 +59,23 @@ export async function normalizeBlob(store: Store, digest: Digest, options: Norma
   if (!isGzip(head) && !isTar(head)) return undefined;
   const tmp = await mkdtemp(join(tmpdir(), 'kiln-normalize-'));
   try {
-    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options, name) : await normalizeTar(store, digest, tmp, options);
+    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options, name) : await normalizeTar(store, digest, options);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function normalizeTar(store: Store, digest: Digest, tmp: string, options: NormalizeOptions): Promise<PutResult | undefined> {
-  // Sorting needs random access: index the members, then copy each one's bytes in order.
-  const { file, spilled } = await locateBlob(store, digest, tmp);
-  const members = await indexTar(spilled ? createReadStream(file) : store.openBlob(digest));
+async function normalizeTar(store: Store, digest: Digest, options: NormalizeOptions): Promise<PutResult | undefined> {
+  // Sorting needs random access: index the members in one verified pass, then copy each one's
+  // bytes in their new order.
+  const members = await indexTar(store.openBlob(digest));
   if (members === undefined) return undefined;
-  return store.putStream(writeCanonicalTar(file, planCanonicalTar(members, options.sourceDateEpoch)));
+  const blob = await store.openRandomAccess(digest);
+  try {
+    return await store.putStream(writeCanonicalTar(blob.stream, planCanonicalTar(members, options.sourceDateEpoch)));
+  } finally {
+    await blob.close();
+  }
 }
 
 async function normalizeGzip(store: Store, digest: Digest, tmp: string, options: NormalizeOptions, name: string): Promise<PutResult | undefined> {
@@ -95,7 +100,7 @@ async function normalizeGzip(store: Store, digest: Digest, tmp: string, options:
     source.on('error', (err) => fixed.destroy(err));
     return store.putStream(source.pipe(fixed));
   }
-  const tarStream = writeCanonicalTar(inner, planCanonicalTar(members, options.sourceDateEpoch));
+  const tarStream = writeCanonicalTar(fileRange(inner), planCanonicalTar(members, options.sourceDateEpoch));
   const gzip = createGzip({ level: GZIP_LEVEL });
   tarStream.on('error', (err) => gzip.destroy(err));
   const fixed = fixGzipHeader();
@@ -158,4 +163,9 @@ async function gunzipIfTar(source: Readable, inner: string, limit: number, tooLa
 
 async function write(target: Writable, chunk: Buffer): Promise<void> {
   if (!target.write(chunk)) await once(target, 'drain');
+}
+
+/** Byte ranges of a temp file (the tar inside a gzip, written out for random access). */
+function fileRange(file: string): (start: number, end: number) => Readable {
+  return (start, end) => createReadStream(file, { start, end: end - 1 });
 }

@@ -7,7 +7,7 @@ import type { Recipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
-import { createStore } from '../store/index.js';
+import { createStore, REF } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { type Digest } from '../util/digest.js';
 import { kilnVersion } from '../util/package.js';
@@ -243,10 +243,10 @@ async function attest(out: string, summary: BuildSummary, recipe: Recipe, store:
     kilnVersion: kilnVersion(),
     sbomCache: {
       get: async (key) => {
-        const blob = await store.getRef('sbom', key);
+        const blob = await store.getRef(REF.sbom, key);
         return blob ? (JSON.parse((await store.readBlob(blob)).toString('utf8')) as object) : undefined;
       },
-      set: async (key, sbom) => store.setRef('sbom', key, (await store.putBytes(JSON.stringify(sbom))).digest),
+      set: async (key, sbom) => store.setRef(REF.sbom, key, (await store.putBytes(JSON.stringify(sbom))).digest),
     },
   });
   return { files: attested.files.map((f) => relative(out, f) || f), signed: attested.signed, ...(attested.keyid && { keyid: attested.keyid }) };

@@ -136,7 +136,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
         step: name, logTail: tail, where: subject.where, hint: networkHint(tail),
       });
     }
-    const outputTree = action.normalize ? await normalized(result.outputTree, action) : result.outputTree;
+    let outputTree = result.outputTree;
+    try {
+      if (action.normalize) outputTree = await normalized(outputTree, action);
+    } catch (err) {
+      report({ type: 'step-failed', step: name, reason: (err as Error).message });
+      throw err;
+    }
     return { actionKey, outputTree, log: logDigest, cached: false, exitCode: 0, durationMs: result.durationMs, executor: result.executor };
   }
 

@@ -3,7 +3,7 @@ import type { FetchedInput, Sources } from '../fetch/index.js';
 import { planStepAction } from '../plan/index.js';
 import type { ActionContext, ImageIdentity, Plan } from '../plan/index.js';
 import type { ImageSpec, Recipe } from '../recipe/index.js';
-import type { Store } from '../store/index.js';
+import { REF, type Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { BuildError } from './errors.js';
 import type { BuildReporter } from './events.js';
@@ -13,8 +13,6 @@ import type { ActionOutcome, Executor } from './executor.js';
 const archive = () => import('../archive/index.js');
 const images = () => import('../image/index.js');
 
-/** Ref namespace: a rootfs tarball's blob → its unpacked tree. */
-const REF_ROOTFS = 'rootfs';
 
 export interface BuildGraphOptions {
   recipe: Recipe;
@@ -108,11 +106,11 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
   async function rootfsTree(inputName: string): Promise<Digest> {
     const mount = fetched[inputName]!.mount;
     if (mount.kind === 'tree') return mount.tree;
-    const known = await store.getRef(REF_ROOTFS, mount.digest);
+    const known = await store.getRef(REF.rootfs, mount.digest);
     if (known) return known;
     try {
       const { digest } = await (await archive()).unpackArchive(store, mount.digest, { label: inputName, links: 'any' });
-      await store.setRef(REF_ROOTFS, mount.digest, digest);
+      await store.setRef(REF.rootfs, mount.digest, digest);
       return digest;
     } catch (err) {
       throw new BuildError('KILN_BUILD_BAD_ROOTFS', `input "${inputName}" is not a root filesystem archive kiln can unpack`, {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import type { InputSpec } from '../recipe/types.js';
-import { StoreError, TREE_MANIFEST_PREFIX } from '../store/index.js';
+import { REF, StoreError, TREE_MANIFEST_PREFIX } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { KilnError } from '../util/errors.js';
@@ -23,10 +23,7 @@ import { fetchUrl } from './url.js';
 export const FETCH_CONCURRENCY = 4;
 
 /** Ref namespaces: SRI → the blob (or folder tree) it pins; archive blob → its unpacked tree. */
-const REF_INTEGRITY = 'integrity';
-const REF_UNPACKED = 'unpacked';
 /** A source package's .dsc blob → its unpacked source tree. */
-const REF_DEBSRC = 'debsrc';
 
 /** For provenance `resolvedDependencies`. */
 export function inputUri(spec: InputSpec): string {
@@ -58,12 +55,12 @@ export async function fetchInput(store: Store, spec: InputSpec, options: FetchOp
     assertUsableIntegrity(spec);
     // Before the store is asked: refused whatever the store already holds.
     if (options.allowFileUrls === false) assertNoFileUrl(spec);
-    const hit = await store.getRef(REF_INTEGRITY, spec.integrity);
+    const hit = await store.getRef(REF.integrity, spec.integrity);
     let fetched: Fetched | undefined;
     if (hit) fetched = await fromCache(store, spec, hit, options);
     if (!fetched) {
       fetched = await fetchFromSources(store, spec, options);
-      await store.setRef(REF_INTEGRITY, spec.integrity, fetched.digest);
+      await store.setRef(REF.integrity, spec.integrity, fetched.digest);
     }
     const mount: InputMount = spec.unpack && fetched.mount.kind === 'file' ? { kind: 'tree', tree: await unpacked(store, spec, fetched.digest) } : fetched.mount;
     return {
@@ -104,7 +101,7 @@ const SOURCE_FAILURES: ReadonlySet<FetchErrorCode> = new Set([
 export async function fetchFromSources(store: Store, spec: InputSpec, options: FetchOptions): Promise<Fetched> {
   const fetched = await trySources(store, spec, options);
   // However it came, a source package's .dsc leads to its unpacked tree next time.
-  if (spec.kind === 'debsrc' && fetched.mount.kind === 'tree') await store.setRef(REF_DEBSRC, fetched.digest, fetched.mount.tree);
+  if (spec.kind === 'debsrc' && fetched.mount.kind === 'tree') await store.setRef(REF.debsrc, fetched.digest, fetched.mount.tree);
   return fetched;
 }
 
@@ -207,7 +204,7 @@ async function fromCache(store: Store, spec: InputSpec, digest: Digest, options:
   // tree has its own ref (when that is gone, the input is fetched again: undefined).
   if (spec.kind === 'git') return { digest, size, mount: { kind: 'tree', tree: digest } };
   if (spec.kind === 'debsrc') {
-    const tree = await store.getRef(REF_DEBSRC, digest);
+    const tree = await store.getRef(REF.debsrc, digest);
     return tree && (await store.has(tree)) ? { digest, size, mount: { kind: 'tree', tree } } : undefined;
   }
   if (spec.kind !== 'path') return file(false);
@@ -230,12 +227,12 @@ async function startsLikeTree(store: Store, digest: Digest): Promise<boolean> {
 }
 
 async function unpacked(store: Store, spec: InputSpec, blob: Digest): Promise<Digest> {
-  const hit = await store.getRef(REF_UNPACKED, blob);
+  const hit = await store.getRef(REF.unpacked, blob);
   if (hit) return hit;
   // Loaded on first use: inputs found in the store by integrity need no archive code.
   const { unpackArchive } = await import('../archive/index.js');
   const { digest } = await unpackArchive(store, blob, { label: spec.name });
-  await store.setRef(REF_UNPACKED, blob, digest);
+  await store.setRef(REF.unpacked, blob, digest);
   return digest;
 }
 

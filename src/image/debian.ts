@@ -3,7 +3,7 @@ import type { ActionContext, ActionKeyMaterial, PlannedAction } from '../plan/in
 import { DEFAULT_SHELL } from '../recipe/index.js';
 import type { DebianImageSpec } from '../recipe/index.js';
 import type { Sources } from '../fetch/index.js';
-import type { Store } from '../store/index.js';
+import { REF, type Store } from '../store/index.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT } from './assemble.js';
@@ -11,8 +11,6 @@ import { ImageError } from './errors.js';
 import { fetchDebianPackages, type FetchedDeb } from './fetch.js';
 import { debianStage1Tree } from './rootfs.js';
 
-/** Ref namespace: the stage-1 tree of a pin set, found by the pins alone. */
-const REF_STAGE1 = 'debian-stage1';
 
 export interface DebianStage1Options {
   signal?: AbortSignal;
@@ -28,7 +26,7 @@ export interface DebianStage1Options {
  */
 export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<Digest> {
   const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v1', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
-  const known = await store.getRef(REF_STAGE1, key);
+  const known = await store.getRef(REF.debianStage1, key);
   if (known && (await store.has(known))) return known;
   options.onFetch?.('start');
   const debs = await fetchDebianPackages(store, spec.pins, {
@@ -38,7 +36,7 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
   });
   options.onFetch?.('done', debs);
   const tree = await debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
-  await store.setRef(REF_STAGE1, key, tree);
+  await store.setRef(REF.debianStage1, key, tree);
   return tree;
 }
 

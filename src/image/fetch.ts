@@ -6,13 +6,13 @@ import { formatAttempts, NO_SOURCES, pinSha256, putFromLocation, putFromMirror, 
 import { runTool, tail } from '../fetch/run.js';
 import type { DebianPackagePin } from '../recipe/types.js';
 import { StoreError } from '../store/errors.js';
+import { REF } from '../store/refs.js';
 import type { PutResult, Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { DEBIAN_PACKAGE_PATTERN, parseInstallPrintUris } from './apt.js';
 import { ImageError } from './errors.js';
 
 /** Same namespace as the input fetchers: an SRI → the blob it pins. */
-const REF_INTEGRITY = 'integrity';
 const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+~:-]*$/;
 /** Mirror and snapshot downloads at once: a few connections, as apt itself opens. */
 const DOWNLOADS_AT_ONCE = 4;
@@ -52,7 +52,7 @@ export async function fetchDebianPackages(store: Store, pins: DebianPackagePin[]
   const out = new Map<string, FetchedDeb>();
   let missing: DebianPackagePin[] = [];
   for (const pin of pins) {
-    const hit = await store.getRef(REF_INTEGRITY, pin.integrity);
+    const hit = await store.getRef(REF.integrity, pin.integrity);
     if (hit && (await store.has(hit))) out.set(pin.package, { pin, digest: hit, size: pin.size, cached: true });
     else missing.push(pin);
   }
@@ -67,7 +67,7 @@ export async function fetchDebianPackages(store: Store, pins: DebianPackagePin[]
   const total = missing.length;
   let done = 0;
   const stored = async (pin: DebianPackagePin, put: PutResult) => {
-    await store.setRef(REF_INTEGRITY, pin.integrity, put.digest);
+    await store.setRef(REF.integrity, pin.integrity, put.digest);
     out.set(pin.package, { pin, digest: put.digest, size: put.size, cached: false });
     options.onProgress?.(++done, total);
   };

@@ -1,4 +1,5 @@
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
+import { REF } from '../store/refs.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import type { FetchedDeb } from './fetch.js';
@@ -16,7 +17,6 @@ const ALWAYS_LINKED = new Set(['bin', 'lib', 'sbin']);
 export const DEB_CACHE_DIR = 'var/cache/kiln-debs';
 
 /** Ref namespace: a .deb blob → the tree of its data.tar. */
-const REF_DEB_DATA = 'deb-data';
 
 export interface DebianTreePart {
   package: string;
@@ -97,11 +97,11 @@ export async function debianStage1Tree(store: Store, debs: FetchedDeb[], options
   const { required, rest } = packageLists(debs);
   const order = new Map([...required, ...rest].map((name, i) => [name, i]));
   for (const deb of [...debs].sort((a, b) => order.get(a.pin.package)! - order.get(b.pin.package)!)) {
-    let tree = await store.getRef(REF_DEB_DATA, deb.digest);
+    let tree = await store.getRef(REF.debData, deb.digest);
     if (!tree || !(await store.has(tree))) {
       // Absolute links are data in a root filesystem: they resolve inside the container.
       tree = (await unpackArchive(store, deb.digest, { label: `${options.label}: ${deb.pin.package}`, format: 'deb', links: 'any' })).digest;
-      await store.setRef(REF_DEB_DATA, deb.digest, tree);
+      await store.setRef(REF.debData, deb.digest, tree);
     }
     parts.push({ package: deb.pin.package, manifest: await store.readTree(tree) });
   }

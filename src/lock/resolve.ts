@@ -6,7 +6,7 @@ import { parseRecipe } from '../recipe/parse.js';
 import { readRecipeText } from '../recipe/load.js';
 import { unpinnedReason } from '../recipe/check.js';
 import type { DebianImageSpec, DebianPackagePin, DebianSnapshotRef, InputSpec, Recipe } from '../recipe/types.js';
-import { createStore } from '../store/index.js';
+import { createStore, REF } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { digestHex } from '../util/digest.js';
@@ -187,7 +187,7 @@ async function resolveInput(spec: InputSpec, ctx: ResolveContext): Promise<Locke
       // No expected integrity: this download is what decides it.
       const fetched = await fetchUrl(store, { ...spec, integrity: undefined as unknown as string }, { recipeDir: recipe.dir, ...(signal && { signal }) });
       const integrity = sriOfDigest(fetched.digest);
-      await store.setRef('integrity', integrity, fetched.digest);
+      await store.setRef(REF.integrity, integrity, fetched.digest);
       return { kind: 'url', source, integrity, url: spec.url };
     }
     case 'deb': {
@@ -215,7 +215,7 @@ async function resolveInput(spec: InputSpec, ctx: ResolveContext): Promise<Locke
       const store = await getStore();
       const tree = await ingestGitCommit(store, { ...spec, commit }, { ...(signal && { signal }) });
       const integrity = treeIntegrity(tree.manifestBytes);
-      await store.setRef('integrity', integrity, tree.digest);
+      await store.setRef(REF.integrity, integrity, tree.digest);
       return { kind: 'git', source, integrity, commit };
     }
     case 'debsrc': {

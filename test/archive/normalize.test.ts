@@ -230,7 +230,7 @@ budget('refuses a small .tar.gz of zeros that expands past the budget, naming bu
   const left = await leftInTemp(async () => {
     const err = await rejectsWithCode<ArchiveError>(() => normalizeTree(store, manifest, { sourceDateEpoch: SDE, maxDecompressedBytes: MiB, label: 'pack' }), 'KILN_ARCHIVE_TOO_LARGE');
     assert.instance(err, ArchiveError);
-    assert.equal(err.budget, { name: 'maxDecompressedBytes', limit: MiB });
+    assert.equal(err.budget, { name: 'limits.decompressedBytes', limit: MiB });
     assert.is(err.entry, 'dist/bomb.tar.gz');
     assert.is(err.label, 'pack');
     assert.match(err.message, /step "pack".*dist\/bomb\.tar\.gz.*maxDecompressedBytes/);
@@ -242,7 +242,7 @@ budget('counts a gzip of plain data too: decompressing it costs CPU even when no
   const store = createMemoryStore();
   const manifest = await treeOf(store, { 'zeros.gz': gzipSync(Buffer.alloc(4 * MiB)) });
   const err = await rejectsWithCode<ArchiveError>(() => normalizeTree(store, manifest, { sourceDateEpoch: SDE, maxDecompressedBytes: MiB }), 'KILN_ARCHIVE_TOO_LARGE');
-  assert.is(err.budget?.name, 'maxDecompressedBytes');
+  assert.is(err.budget?.name, 'limits.decompressedBytes');
 });
 
 budget('an archive that decompresses to exactly the budget is normalized', async () => {

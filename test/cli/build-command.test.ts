@@ -105,7 +105,7 @@ artifacts: [{ from: b, path: count }, { from: a, path: numbers }]
     assert.is(two.code, 0, two.stderr);
     assert.equal(JSON.parse(one.stdout).artifacts, JSON.parse(two.stdout).artifacts);
     const store = await createStore({ root: env.KILN_STORE });
-    const report = await store.verify();
+    const report = await store.maintenance.verify();
     assert.equal(report.corrupt, []);
   } finally {
     await cleanup();
@@ -153,7 +153,7 @@ artifacts: [{ from: s, path: size }]
     const store = await createStore({ root: env.KILN_STORE });
     assert.not.ok(await store.has(sha256Digest(Buffer.alloc(total, 7))), 'no object for the partial download');
     // every visible object has exactly the bytes its address names
-    const report = await store.verify();
+    const report = await store.maintenance.verify();
     assert.equal(report.corrupt, []);
     sent = 0;
     killing = false;

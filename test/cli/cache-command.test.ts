@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStore } from '../../src/store/index.js';
+import { createStore, blobPathFor } from '../../src/store/index.js';
 import { makeTempDir, repoRoot } from '../helpers/index.js';
 
 const run = promisify(execFile);
@@ -44,7 +44,7 @@ cache('verify finds a corrupted object, removes it and exits 1; a clean store ex
     const store = await createStore({ root: dir });
     const good = await store.putBytes('good');
     const bad = await store.putBytes('will rot');
-    const path = store.blobPath(bad.digest);
+    const path = blobPathFor(store.root, bad.digest);
     await chmod(path, 0o644);
     await writeFile(path, 'rotten');
     const r = await kiln(['cache', 'verify', '--json'], dir);

@@ -99,7 +99,7 @@ FetchPath('a changed folder fails integrity and records no ref', async () => {
     const fresh = await createStore({ root: join(dir, 'store2') });
     await rejectsWithCode(() => fetchInput(fresh, pathSpec('src', 'src', pin.integrity), { recipeDir: join(dir, 'recipe') }), 'KILN_FETCH_INTEGRITY');
     assert.is(await fresh.getRef('integrity', pin.integrity), undefined);
-    assert.is((await fresh.stats()).refs, 0);
+    assert.is((await fresh.maintenance.stats()).refs, 0);
   } finally {
     await cleanup();
   }

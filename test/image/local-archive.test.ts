@@ -7,7 +7,7 @@ import { resolveSources } from '../../src/fetch/index.js';
 import { fetchDebianPackages } from '../../src/image/index.js';
 import { loadBuildRecipe, lockRecipe, type Lock } from '../../src/lock/index.js';
 import type { DebianPackagePin, DebInputSpec, Recipe } from '../../src/recipe/index.js';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type LocalStore } from '../../src/store/index.js';
 import { vendorRecipe } from '../../src/vendor/index.js';
 import { deadUrl, startFileServer, startLocalArchive, startLyingServer, startSnapshotService, writeAptConfig, type LocalArchive, type TestDeb } from '../helpers/apt-repo.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
@@ -93,7 +93,7 @@ test.after(async ({ w }) => {
 });
 
 let stores = 0;
-const freshStore = async (w: World): Promise<{ store: Store; root: string }> => {
+const freshStore = async (w: World): Promise<{ store: LocalStore; root: string }> => {
   const root = join(w.dir, `store-${++stores}`);
   return { store: await createStore({ root }), root };
 };
@@ -134,7 +134,7 @@ test('(a) the archive dropped the version: a fresh store fails naming every sour
   for (const pin of w.pins.filter((p) => p.package.startsWith('kiln-'))) assert.is(await store.getRef('integrity', pin.integrity), undefined);
   const blobs = await listBlobs(root);
   assert.not.ok(blobs.some((b) => b.endsWith(hexOf(w.pins.find((p) => p.package === 'kiln-hello')!).slice(2))), 'no blob of a missing pin');
-  assert.equal((await store.verify()).corrupt, []);
+  assert.equal((await store.maintenance.verify()).corrupt, []);
 
   const input = await rejectsWithCode<Error & { sources: { source: string }[] }>(() => fetchInput(store, w.fix, { recipeDir: w.dir }), 'KILN_FETCH_APT');
   assert.equal(input.sources.map((s) => s.source), ['store', 'upstream (apt: kiln-fix:amd64=1.0-1)']);
@@ -203,7 +203,7 @@ test('(d) an HTTP mirror serving the vendored folder (cas/<sha256>); a mirror se
     assert.is(liar.hits.length, w.pins.length, 'every package was asked of the lying mirror first');
     assert.ok(mirror.hits.includes(`/cas/${hexOf(w.pins[0]!)}`));
     assert.equal(await listTemps(root), []);
-    assert.equal((await store.verify()).corrupt, []);
+    assert.equal((await store.maintenance.verify()).corrupt, []);
 
     // Only the liar: the failure says it was refused for integrity.
     const { store: other, root: otherRoot } = await freshStore(w);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build, type BuildEvent } from '../../src/build/index.js';
+import { build, type BuildEvent } from '../../src/builder/index.js';
 import { rebuild } from '../../src/rebuild/index.js';
 import { createStore } from '../../src/store/index.js';
 import { writeSourcePackage } from '../fetch/debsrc-fixture.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStore } from '../../src/store/index.js';
+import { createStore, blobPathFor } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/index.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 import { listBlobs, listTemps } from './support.js';
@@ -23,7 +23,7 @@ PutBytes('stores bytes under their sha256 and reads them back', async () => {
     assert.is(result.integrity, sri('sha256', 'hello'));
     assert.ok(await store.has(result.digest));
     assert.is((await store.readBlob(result.digest)).toString(), 'hello');
-    assert.is((await stat(store.blobPath(result.digest))).mode & 0o777, 0o444);
+    assert.is((await stat(blobPathFor(store.root, result.digest))).mode & 0o777, 0o444);
     assert.equal(await listTemps(dir), []);
   } finally {
     await cleanup();

@@ -405,7 +405,15 @@ async function wasOomKilled(docker: Dockerode, c: Dockerode.Container, sinceMs: 
   const state = await c.inspect().then((i) => i.State, () => undefined);
   if (state?.OOMKilled) return true;
   if (state?.ExitCode !== 137) return false;
-  await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_GRACE_MS));
+  // A loaded engine logs the event late: ask again, waiting longer each time (about 2 s at most).
+  for (let wait = OOM_EVENT_GRACE_MS; wait <= OOM_EVENT_GRACE_MS * 8; wait *= 2) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    if (await oomEventSeen(docker, c, sinceMs)) return true;
+  }
+  return false;
+}
+
+async function oomEventSeen(docker: Dockerode, c: Dockerode.Container, sinceMs: number): Promise<boolean> {
   try {
     // `until` as text with nanoseconds: the typed number form would lose the fraction of a second.
     const options = { since: Math.floor(sinceMs / 1000) - 1, until: toEventTime(Date.now()), filters: { container: [c.id], event: ['oom'] } };

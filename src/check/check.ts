@@ -7,11 +7,11 @@ import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { build, type ReusedOutcome } from '../builder/index.js';
 import type { Recipe } from '../recipe/index.js';
-import { loadRecipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
+import { loadBuildRecipe } from '../lock/index.js';
 import type { Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { differingArtifacts, minimizeSubset } from './compare.js';
@@ -21,8 +21,10 @@ import { checkToken, loadVariations, selectVariations, TIME_VARIATION, toBuildVa
 export const CHECK_FORMAT = 'check/v1';
 
 export interface CheckOptions {
-  /** A recipe file, a folder holding `kiln.yaml`, or a parsed recipe. */
+  /** A recipe file, a folder holding `kiln.yaml` (pinned from kiln.lock beside it, as `kiln build` does), or a parsed recipe. */
   recipe: string | Recipe;
+  /** Refuse to check unless kiln.lock exists and matches the recipe (`--locked`, as for `kiln build`). */
+  locked?: boolean;
   /** Names of the variations to try; default every one of the set. */
   variations?: string[];
   /** The variation set; default sandbox/variations.yaml. */
@@ -159,7 +161,7 @@ interface Attribution {
  */
 export async function check(options: CheckOptions): Promise<CheckRun> {
   const startedOn = new Date();
-  const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
+  const recipe = typeof options.recipe === 'string' ? await loadBuildRecipe(options.recipe, { locked: options.locked }) : options.recipe;
   if (recipe.artifacts.length === 0) throw new CheckError('KILN_CHECK_NO_ARTIFACTS', `recipe ${recipe.file} declares no artifacts: nothing to compare`, { where: { file: recipe.file } });
   const set = await loadVariations(options.variationsFile);
   const store = options.store ?? (await createStore());

@@ -6,7 +6,7 @@ import { kilnVersion } from '../util/package.js';
 import { check, type CheckEvent, type CheckResult } from './check.js';
 import { diffCheck, writeCheckFiles } from './report.js';
 
-export const CHECK_USAGE = 'kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]';
+export const CHECK_USAGE = 'kiln check [recipe|dir] [--variations LIST] [--locked] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]';
 
 /**
  * `kiln check`: resolves to 0 when the build reproduces under every variation tried, 1 when
@@ -22,6 +22,7 @@ export async function runCheckCommand(args: string[], io: CliIO): Promise<number
         variations: { type: 'string' },
         out: { type: 'string', short: 'o' },
         keep: { type: 'boolean' },
+        locked: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
         'sign-key': { type: 'string' },
         json: { type: 'boolean' },
@@ -49,6 +50,7 @@ export async function runCheckCommand(args: string[], io: CliIO): Promise<number
     recipe: positionals[0] ?? '.',
     ...(variations && { variations }),
     ...(values.keep && { keep: join(out, 'builds') }),
+    ...(values.locked && { locked: true }),
     jobs,
     reporter: values.json ? undefined : progress(io),
   });

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { check, diffCheck, runCheckCommand, PREDICATE_KILN_CHECK_V1, type CheckResult } from '../../src/check/index.js';
 import type { CliIO } from '../../src/cli/main.js';
 import { createStore } from '../../src/store/index.js';
-import { makeTempDir } from '../helpers/index.js';
+import { lockRecipe } from '../../src/lock/index.js';
+import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 import { sri, writeRecipe } from '../helpers/recipes.js';
 
 // Real Docker: each check runs several builds of a one-step busybox recipe.
@@ -155,6 +156,27 @@ artifacts:
     assert.ok(result.variations.every((v) => v.verdict === 'same'));
     assert.equal(result.culprits.map((c) => [...c.variations].sort()), [['timezone', 'user_group']]);
     assert.equal(result.unexplained, []);
+  } finally {
+    await cleanup();
+  }
+});
+
+checkSuite('a recipe pinned by its kiln.lock is checked as kiln build builds it; --locked without a lock is refused before any build', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const recipe = await writeRecipe(join(dir, 'recipe'), `inputs:\n  data: { path: data.txt }\nsteps:\n  copy:\n    image: base\n    inputs: [data]\n    run: cp /kiln/inputs/data $KILN_OUT/data.txt\nartifacts:\n  - { from: copy, path: data.txt }\n`);
+    await writeFile(join(dir, 'recipe', 'data.txt'), 'hello\n');
+    const store = await createStore({ root: join(dir, 'store') });
+    await rejectsWithCode(() => check({ recipe, store, locked: true, variations: ['domain_host'] }), 'KILN_LOCK_MISSING');
+    await rejectsWithCode(() => check({ recipe, store, variations: ['domain_host'] }), 'KILN_RECIPE_UNPINNED');
+    await lockRecipe(recipe, { store });
+    const run = await check({ recipe, store, locked: true, variations: ['domain_host'] });
+    try {
+      assert.is(run.result.verdict, 'reproducible');
+      assert.equal(run.result.controls.artifacts.map((a) => a.name), ['data.txt']);
+    } finally {
+      await run.cleanup();
+    }
   } finally {
     await cleanup();
   }

@@ -25,6 +25,12 @@ export interface CheckOptions {
   recipe: string | Recipe;
   /** Refuse to check unless kiln.lock exists and matches the recipe (`--locked`, as for `kiln build`). */
   locked?: boolean;
+  /**
+   * Compare the outputs as the steps wrote them, before kiln's normalization (`--raw`): the
+   * verdict on the build script itself (mtimes in archives, gzip headers, modes from the
+   * umask), for its maintainer. Default: the outputs kiln keeps, the verdict a kiln rebuilder gets.
+   */
+  raw?: boolean;
   /** Names of the variations to try; default every one of the set. */
   variations?: string[];
   /** The variation set; default sandbox/variations.yaml. */
@@ -92,9 +98,13 @@ export interface Culprit {
   classes?: Record<string, Partial<Record<string, number>>>;
 }
 
+/** What a check compares: the outputs kiln keeps (`normalized`) or the outputs as the steps wrote them (`raw`). */
+export type CheckMode = 'normalized' | 'raw';
+
 export interface CheckResult {
   kiln: typeof CHECK_FORMAT;
   recipe: { name: string; version?: string; file: string; digest: Digest };
+  mode: CheckMode;
   verdict: 'reproducible' | 'not-deterministic' | 'sensitive';
   controls: { identical: boolean; artifacts: Array<{ name: string; sha256: string }>; differing: string[]; members?: Record<string, string[]> };
   experiment: { variations: string[]; verdict: 'same' | 'differs'; differing: string[]; error?: { code?: string; message: string } };
@@ -179,6 +189,7 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
     const result: CheckResult = {
       kiln: CHECK_FORMAT,
       recipe: { name: recipe.name, ...(recipe.version !== undefined && { version: recipe.version }), file: recipe.file, digest: recipe.digest },
+      mode: options.raw ? 'raw' : 'normalized',
       verdict: controls.controlsDiffer.length > 0 ? 'not-deterministic' : controls.experimentDiffers.length > 0 ? 'sensitive' : 'reproducible',
       controls: {
         identical: controls.controlsDiffer.length === 0,
@@ -229,6 +240,7 @@ function checkContext(
     try {
       record.summary = await build({
         recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs,
+        ...(options.raw && { rawOutputs: true }),
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),
       });

@@ -1,5 +1,5 @@
 export { check, CHECK_FORMAT } from './check.js';
-export type { CheckBuild, CheckEvent, CheckOptions, CheckResult, CheckRun, Culprit, VariationResult, VariationVerdict } from './check.js';
+export type { CheckBuild, CheckEvent, CheckMode, CheckOptions, CheckResult, CheckRun, Culprit, VariationResult, VariationVerdict } from './check.js';
 export { CheckError } from './errors.js';
 export type { CheckErrorCode } from './errors.js';
 export { differingArtifacts, minimizeSubset } from './compare.js';

@@ -41,6 +41,12 @@ export interface ActionContext {
   variation?: BuildVariation;
   /** Per-action time limit: handed to the engine, never hashed. */
   timeoutMs?: number;
+  /**
+   * Keep every step's output as the step wrote it: kiln's normalization of archives is off
+   * (`kiln check --raw`, which judges the build script on its own). Enters the action key as
+   * `normalize: false`, so raw and normalized results never share a cache entry.
+   */
+  rawOutputs?: boolean;
 }
 
 /** `uid:gid` as numbers, or undefined when it is not that shape. */
@@ -63,6 +69,7 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
   const inputs = sortedRecord(resolved.inputs);
   const needs = sortedRecord(resolved.needs);
   const argv = [...resolved.shell, step.script];
+  const normalize = step.spec.normalize && !context.rawOutputs;
   const material: ActionKeyMaterial = {
     kiln: ACTION_KEY_FORMAT,
     image: resolved.image,
@@ -74,7 +81,7 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
     sourceDateEpoch: context.sourceDateEpoch,
     platform: PLATFORM,
     sandboxProfile: context.profile.digest,
-    normalize: step.spec.normalize ? NORMALIZE_RULES : false,
+    normalize: normalize ? NORMALIZE_RULES : false,
     ...(engineVariation && { engine: engineVariation }),
   };
   const mounts: Mount[] = [
@@ -91,7 +98,7 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
     name: step.name,
     material,
     actionKey: computeActionKey(material),
-    normalize: step.spec.normalize,
+    normalize,
     run: {
       label: step.name,
       image: resolved.image,

@@ -106,6 +106,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     images: await imageSummaries(recipe, run.graph),
     timings: timings(startedOn, fetchMs),
   };
+  if (options.variation?.clock) summary.clocks = await run.graph.clocks();
   if (options.attest !== false) summary.attestations = await attest(out, summary, recipe, store, options.attest);
   await writeBuildSummary(out, summary);
   return summary;

@@ -92,7 +92,8 @@ export function formatCheck(result: CheckResult, files: string[], signed: boolea
   for (const v of result.variations) {
     const mark = v.verdict === 'same' ? '✓' : v.verdict === 'skipped' ? '-' : '✗';
     const what = v.verdict === 'skipped' ? `skipped: ${v.reason ?? ''}` : v.verdict === 'same' ? 'same' : `changes ${v.differing.join(', ') || '(the build fails)'}${v.error ? ` — ${v.error.message}` : ''}`;
-    lines.push(`  ${mark} ${v.name.padEnd(13)} ${what}`);
+    lines.push(`  ${mark} ${v.name.padEnd(13)} ${what}${v.method ? ` [${v.method}]` : ''}`);
+    if (v.methodDetail && v.verdict !== 'skipped') lines.push(`      (${v.methodDetail})`);
     for (const n of v.differing) if (v.members?.[n]?.length) lines.push(`      ${n}:${memberText(v.members[n])}`);
   }
   for (const c of result.culprits.filter((x) => x.variations.length > 1)) lines.push(`  ✗ together ${c.variations.join(' + ')} change ${c.artifacts.join(', ')}`);

@@ -68,11 +68,11 @@ export async function writeHostRootfs(dir: string, programs: string[] = HOST_PRO
 export const HOST_PROGRAMS = ['sh', 'date', 'tar', 'gzip', 'cat', 'mkdir', 'touch', 'find', 'sort', 'id', 'cp', 'env', 'ls', 'stat', 'printf', 'rm'];
 
 /** A recipe folder with a rootfs input named `rootfs` (busybox-static, or `host`: this host's glibc programs) and an image `base` made from it. */
-export async function writeRecipe(dir: string, body: string, options: { rootfs?: boolean | 'host' } = {}): Promise<string> {
+export async function writeRecipe(dir: string, body: string, options: { rootfs?: boolean | 'host'; programs?: string[] } = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
   let head = `kiln: 1\nname: test\nsourceDateEpoch: 1700000000\n`;
   if (options.rootfs !== false) {
-    const { file, integrity } = options.rootfs === 'host' ? await writeHostRootfs(dir) : await writeBusyboxRootfs(dir);
+    const { file, integrity } = options.rootfs === 'host' ? await writeHostRootfs(dir, options.programs) : await writeBusyboxRootfs(dir);
     head += `images:\n  base: { rootfs: rootfs }\n`;
     body = body.replace(/^inputs:\n/m, `inputs:\n  rootfs: { path: ${file}, integrity: "${integrity}" }\n`);
     if (!/^inputs:/m.test(body)) body = `inputs:\n  rootfs: { path: ${file}, integrity: "${integrity}" }\n` + body;

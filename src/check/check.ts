@@ -7,17 +7,17 @@ import PQueue from 'p-queue';
 import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { build, type ReusedOutcome } from '../builder/index.js';
+import { loadBuildRecipe } from '../lock/index.js';
+import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
-import { loadBuildRecipe } from '../lock/index.js';
 import type { Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { differingArtifacts, minimizeSubset } from './compare.js';
 import { CheckError } from './errors.js';
-import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import {
   checkToken, loadVariations, selectVariations, TIME_VARIATION, toBuildVariation, unavailableReason, variationMethod,
   type Variation, type VariationMeans,

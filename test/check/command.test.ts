@@ -29,20 +29,28 @@ format('says which mode was judged and how each variation was applied', () => {
 
 const command = suite('kiln check command');
 
-command('--raw judges the outputs as written, and says so in --json', async () => {
+command('--raw judges the outputs as the step wrote them, and says so in --json', async () => {
   const { dir, cleanup } = await makeTempDir();
-  let text = '';
-  const io: CliIO = { stdout: { write: (t: string) => void (text += t), isTTY: false }, stderr: { write: () => {}, isTTY: false } };
   const prevStore = process.env.KILN_STORE;
   process.env.KILN_STORE = join(dir, 'store');
   try {
-    // busybox's tar writes the real mtime of a file made now; kiln's normalization would clamp it.
-    await writeRecipe(join(dir, 'recipe'), 'steps:\n  t:\n    image: base\n    run: echo a > a && tar -cf $KILN_OUT/a.tar a\nartifacts:\n  - { from: t, path: a.tar }\n');
-    const code = await runCheckCommand([join(dir, 'recipe'), '--raw', '--variations', 'domain_host', '--out', join(dir, 'check'), '--json'], io);
-    const parsed = JSON.parse(text) as CheckResult;
-    assert.is(parsed.mode, 'raw');
-    assert.is(code, 0, 'the controls start in the same second and domain_host changes nothing');
-    assert.is(parsed.variations[0]!.method, 'uts-names');
+    // A tar in the step's own order (b before a) and with the step's uid: kiln's normalization
+    // would sort it and zero the owner; the mtimes are pinned, so nothing depends on the time.
+    await writeRecipe(join(dir, 'recipe'), 'steps:\n  t:\n    image: base\n    run: echo a > a && echo b > b && touch -d @1700000000 a b && tar -cf $KILN_OUT/a.tar b a\nartifacts:\n  - { from: t, path: a.tar }\n');
+    const run = async (...flags: string[]) => {
+      let text = '';
+      const io: CliIO = { stdout: { write: (t: string) => void (text += t), isTTY: false }, stderr: { write: () => {}, isTTY: false } };
+      const code = await runCheckCommand([join(dir, 'recipe'), ...flags, '--variations', 'domain_host', '--out', join(dir, `check${flags.join('')}`), '--json'], io);
+      return { code, result: JSON.parse(text) as CheckResult };
+    };
+    const raw = await run('--raw');
+    const normalized = await run();
+    assert.is(raw.result.mode, 'raw');
+    assert.is(normalized.result.mode, 'normalized');
+    assert.is(raw.code, 0);
+    assert.is(normalized.code, 0);
+    assert.is(raw.result.variations[0]!.method, 'uts-names');
+    assert.is.not(raw.result.controls.artifacts[0]!.sha256, normalized.result.controls.artifacts[0]!.sha256, 'raw keeps the tar as written');
   } finally {
     if (prevStore === undefined) delete process.env.KILN_STORE;
     else process.env.KILN_STORE = prevStore;

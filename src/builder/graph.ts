@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type { FetchedInput, Sources } from '../fetch/index.js';
-import { planStepAction } from '../plan/index.js';
-import type { ActionContext, ImageIdentity, Plan } from '../plan/index.js';
+import { clockMethodFromProbe, planClockProbe, planStepAction } from '../plan/index.js';
+import type { ActionContext, ClockMethod, ImageIdentity, Plan } from '../plan/index.js';
 import type { ImageSpec, Recipe } from '../recipe/index.js';
 import { REF, type Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
@@ -34,6 +34,8 @@ export interface BuildGraphOptions {
 export interface BuildGraph {
   step(name: string): Promise<ActionOutcome>;
   image(spec: ImageSpec): Promise<ImageIdentity>;
+  /** How the steps of each image got the shifted clock of `kiln check`'s time variation; empty without one. */
+  clocks(): Promise<Record<string, ClockMethod>>;
   /** Waits until nothing runs any more (after a failure). */
   idle(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   const steps = new Map<string, Promise<ActionOutcome>>();
   const imageTrees = new Map<string, Promise<ImageIdentity>>();
+  const imageClocks = new Map<string, Promise<ClockMethod>>();
 
   function step(name: string): Promise<ActionOutcome> {
     let outcome = steps.get(name);
@@ -69,11 +72,13 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
       const imageSpec = recipe.images[spec.image]!;
       const needs: Record<string, Digest> = {};
       for (const need of spec.needs) needs[need] = (await step(need)).outputTree;
+      const clock = await clockOf(imageSpec);
       const resolved = {
         image: await image(imageSpec),
         shell: imageSpec.shell,
         inputs: Object.fromEntries(spec.inputs.map((n) => [n, fetched[n]!.mount])),
         needs,
+        ...(clock?.method === 'libfaketime' && { clock }),
       };
       return executor.execute(planStepAction(planned, resolved, context), { describe: `step "${name}"`, where: spec.where, image: spec.image });
     }) as Promise<ActionOutcome>;
@@ -135,5 +140,30 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
     return (await executor.execute(action, { describe: `assembling image "${spec.name}"`, where: spec.where, image: spec.name })).outputTree;
   }
 
-  return { step, image, idle: () => queue.onIdle() };
+  /** Under a clock shift, the probe of the image (once per build): which libfaketime works there, if any. */
+  function clockOf(spec: ImageSpec): Promise<ClockMethod | undefined> {
+    const shift = context.variation?.clock;
+    if (!shift) return Promise.resolve(undefined);
+    let method = imageClocks.get(spec.name);
+    if (!method) {
+      method = (async () => {
+        const probe = planClockProbe(spec.name, await image(spec), spec.shell, shift, context);
+        const outcome = await executor.execute(probe, { describe: `probing the clock of image "${spec.name}"`, where: spec.where, image: spec.name });
+        const entry = (await store.readTree(outcome.outputTree)).entries.find((e) => e.path === 'clock');
+        const text = entry?.type === 'file' ? (await store.readBlob(entry.digest)).toString('utf8') : '';
+        return clockMethodFromProbe(text, shift);
+      })();
+      imageClocks.set(spec.name, method);
+      method.catch(() => abort.abort());
+    }
+    return method;
+  }
+
+  async function clocks(): Promise<Record<string, ClockMethod>> {
+    const names = [...imageClocks.keys()].sort();
+    const methods = await Promise.all(names.map((n) => imageClocks.get(n)!));
+    return Object.fromEntries(names.map((n, i) => [n, methods[i]!]));
+  }
+
+  return { step, image, clocks, idle: () => queue.onIdle() };
 }

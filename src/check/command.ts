@@ -7,7 +7,7 @@ import { escapeTerminal } from '../util/terminal.js';
 import { check, type CheckEvent, type CheckResult } from './check.js';
 import { diffCheck, writeCheckFiles } from './report.js';
 
-export const CHECK_USAGE = 'kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]';
+export const CHECK_USAGE = 'kiln check [recipe|dir] [--variations LIST] [--raw] [--locked] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]';
 
 /**
  * `kiln check`: resolves to 0 when the build reproduces under every variation tried, 1 when
@@ -23,6 +23,8 @@ export async function runCheckCommand(args: string[], io: CliIO): Promise<number
         variations: { type: 'string' },
         out: { type: 'string', short: 'o' },
         keep: { type: 'boolean' },
+        locked: { type: 'boolean' },
+        raw: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
         'sign-key': { type: 'string' },
         json: { type: 'boolean' },
@@ -50,6 +52,8 @@ export async function runCheckCommand(args: string[], io: CliIO): Promise<number
     recipe: positionals[0] ?? '.',
     ...(variations && { variations }),
     ...(values.keep && { keep: join(out, 'builds') }),
+    ...(values.locked && { locked: true }),
+    ...(values.raw && { raw: true }),
     jobs,
     reporter: values.json ? undefined : progress(io),
   });
@@ -82,11 +86,15 @@ export function formatCheck(result: CheckResult, files: string[], signed: boolea
         ? `not deterministic: two builds of ${result.recipe.name} under identical conditions differ (${result.controls.differing.join(', ')})`
         : `sensitive to ${sensitive.join(', ') || 'an unexplained variation'}: ${result.recipe.name} does not reproduce under them`;
   lines.push(head);
+  lines.push(result.mode === 'raw'
+    ? '  mode: raw — outputs compared as the steps wrote them, before kiln\'s normalization (the build script\'s own verdict)'
+    : '  mode: normalized — outputs compared as kiln keeps them (a kiln rebuilder\'s verdict; --raw judges the build script on its own)');
   for (const n of result.controls.differing) lines.push(`  ✗ ${n} differs between the controls${memberText(result.controls.members?.[n])}`);
   for (const v of result.variations) {
     const mark = v.verdict === 'same' ? '✓' : v.verdict === 'skipped' ? '-' : '✗';
     const what = v.verdict === 'skipped' ? `skipped: ${v.reason ?? ''}` : v.verdict === 'same' ? 'same' : `changes ${v.differing.join(', ') || '(the build fails)'}${v.error ? ` — ${v.error.message}` : ''}`;
-    lines.push(`  ${mark} ${v.name.padEnd(13)} ${what}`);
+    lines.push(`  ${mark} ${v.name.padEnd(13)} ${what}${v.method ? ` [${v.method}]` : ''}`);
+    if (v.methodDetail && v.verdict !== 'skipped') lines.push(`      (${v.methodDetail})`);
     for (const n of v.differing) if (v.members?.[n]?.length) lines.push(`      ${n}:${memberText(v.members[n])}`);
   }
   for (const c of result.culprits.filter((x) => x.variations.length > 1)) lines.push(`  ✗ together ${c.variations.join(' + ')} change ${c.artifacts.join(', ')}`);

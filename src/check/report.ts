@@ -31,11 +31,13 @@ export interface CheckDiff {
 /** The check predicate (docs/predicates/check-v1.md). */
 export interface CheckPredicate {
   recipe: { name: string; version?: string; digest: Digest };
+  /** `normalized`: the outputs kiln keeps were compared; `raw`: the outputs as the steps wrote them. */
+  mode: CheckResult['mode'];
   verdict: CheckResult['verdict'];
   controls: { identical: boolean; differing: string[] };
   variationSet: { digest: Digest };
   sandboxProfile: Digest;
-  variations: Array<{ name: string; supported: boolean; verdict: string; differing: string[]; reason?: string }>;
+  variations: Array<{ name: string; supported: boolean; verdict: string; differing: string[]; reason?: string; method?: string; methodDetail?: string }>;
   culprits: Array<{ variations: string[]; artifacts: string[] }>;
   unexplained: string[];
   checker: { kilnVersion: string };
@@ -48,11 +50,17 @@ type Digest = CheckResult['sandboxProfile'];
 export function toCheckStatement(result: CheckResult, subjects: Statement['subject'], kilnVersion: string): Statement<CheckPredicate> {
   const predicate: CheckPredicate = {
     recipe: { name: result.recipe.name, ...(result.recipe.version !== undefined && { version: result.recipe.version }), digest: result.recipe.digest },
+    mode: result.mode,
     verdict: result.verdict,
     controls: { identical: result.controls.identical, differing: result.controls.differing },
     variationSet: { digest: result.variationSet.digest },
     sandboxProfile: result.sandboxProfile,
-    variations: result.variations.map((v) => ({ name: v.name, supported: v.supported, verdict: v.verdict, differing: v.differing, ...(v.reason !== undefined && { reason: v.reason }) })),
+    variations: result.variations.map((v) => ({
+      name: v.name, supported: v.supported, verdict: v.verdict, differing: v.differing,
+      ...(v.reason !== undefined && { reason: v.reason }),
+      ...(v.method !== undefined && { method: v.method }),
+      ...(v.methodDetail !== undefined && { methodDetail: v.methodDetail }),
+    })),
     culprits: result.culprits.map((c) => ({ variations: c.variations, artifacts: c.artifacts })),
     unexplained: result.unexplained,
     checker: { kilnVersion },

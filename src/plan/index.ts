@@ -5,3 +5,6 @@ export type { ActionContext, PlannedAction, StepResolution } from './action.js';
 export { KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, planBuild, stepScript } from './plan.js';
 export type { Plan, PlannedStep } from './plan.js';
 export type { BuildVariation, EngineVariation, PlanVariation } from './variation.js';
+export { clockMethodFromProbe, faketimeEnv, IMAGE_FAKETIME_PATHS, INJECTED_FAKETIME_PATH, planClockProbe } from './clock.js';
+export type { ClockMethod, ClockShift } from './clock.js';
+export { GATE_PROLOGUE } from './action.js';

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { build } from '../src/builder/index.js';
-import { check } from '../src/check/index.js';
+import { runCheck } from '../src/check/index.js';
 import { createStore } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';
 import { fmt, median } from './util.js';
@@ -29,7 +29,7 @@ try {
     await build({ recipe, out: join(dir, `b${i}`), store, noCache: true, attest: false });
     builds.push(performance.now() - t0);
     t0 = performance.now();
-    const run = await check({ recipe, store });
+    const run = await runCheck({ recipe, store });
     checks.push(performance.now() - t0);
     verdict = run.result.verdict;
     count = run.result.builds;

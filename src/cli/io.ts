@@ -1,0 +1,20 @@
+/** A stream a command writes to: what the terminal reporters and the colour switch need of it. */
+export interface Output {
+  write(text: string): void;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** Where a command writes: stdout for its result (text or `--json`), stderr for progress, warnings and errors. */
+export interface CliIO {
+  stdout: Output;
+  stderr: Output;
+}
+
+/** The process's own streams. */
+export function processIO(): CliIO {
+  return {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
+  };
+}

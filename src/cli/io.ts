@@ -11,10 +11,3 @@ export interface CliIO {
   stderr: Output;
 }
 
-/** The process's own streams. */
-export function processIO(): CliIO {
-  return {
-    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
-    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
-  };
-}

@@ -1,33 +1,39 @@
 import { isKilnError, UsageError } from '../util/errors.js';
 import { parseCommandArgs, type Command } from './command.js';
-import { build } from './commands/build.js';
-import { cache } from './commands/cache.js';
-import { check } from './commands/check.js';
-import { diff } from './commands/diff.js';
-import { digest } from './commands/digest.js';
-import { createHelpCommand } from './commands/help.js';
-import { inspect } from './commands/inspect.js';
-import { keygen } from './commands/keygen.js';
-import { lock } from './commands/lock.js';
-import { rebuild } from './commands/rebuild.js';
-import { vendor } from './commands/vendor.js';
-import { verify } from './commands/verify.js';
-import { version } from './commands/version.js';
-import { formatCommandHelp, formatUsage } from './help.js';
-import { processIO, type CliIO } from './io.js';
-import { formatError } from './render.js';
+import type { CliIO } from './io.js';
 
-// The command modules hold definitions and renderers only: each loads its part of the library
-// inside `run`, so `kiln build` starts without loading what `kiln verify` needs.
-
-/** Every command, in the order `kiln help` lists them. */
-export const COMMANDS: readonly Command[] = [build, lock, vendor, keygen, rebuild, verify, inspect, diff, check, digest, cache, version, createHelpCommand(() => COMMANDS)];
+/**
+ * Every command, in the order `kiln help` lists them. A command's module is loaded only when it
+ * runs (or when help lists it), and it loads its part of the library only inside `run`: so
+ * `kiln build` starts without loading what `kiln verify` needs, nor the other definitions.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  build: async () => (await import('./commands/build.js')).build,
+  lock: async () => (await import('./commands/lock.js')).lock,
+  vendor: async () => (await import('./commands/vendor.js')).vendor,
+  keygen: async () => (await import('./commands/keygen.js')).keygen,
+  rebuild: async () => (await import('./commands/rebuild.js')).rebuild,
+  verify: async () => (await import('./commands/verify.js')).verify,
+  inspect: async () => (await import('./commands/inspect.js')).inspect,
+  diff: async () => (await import('./commands/diff.js')).diff,
+  check: async () => (await import('./commands/check.js')).check,
+  digest: async () => (await import('./commands/digest.js')).digest,
+  cache: async () => (await import('./commands/cache.js')).cache,
+  version: async () => (await import('./commands/version.js')).version,
+  help: async () => (await import('./commands/help.js')).createHelpCommand(loadCommands),
+};
 
 const ALIASES: Readonly<Record<string, string>> = { '--help': 'help', '-h': 'help', '--version': 'version' };
 
-export function findCommand(name: string): Command | undefined {
+/** The definitions of every command, in help's order. */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
+}
+
+/** The definition of one command (an alias such as `--version` allowed); undefined for an unknown name. */
+export async function loadCommand(name: string): Promise<Command | undefined> {
   const wanted = ALIASES[name] ?? name;
-  return COMMANDS.find((c) => c.name === wanted);
+  return Object.hasOwn(COMMANDS, wanted) ? COMMANDS[wanted]!() : undefined;
 }
 
 /**
@@ -44,10 +50,12 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       const error = isKilnError(err) ? err.toJSON() : { message: String((err as Error)?.message ?? err) };
       io.stdout.write(JSON.stringify({ kiln: 'error/v1', error }, null, 2) + '\n');
     }
+    const { formatError } = await import('./render.js');
     io.stderr.write(formatError(err) + '\n');
     if (err instanceof UsageError) {
-      const command = name === undefined ? undefined : findCommand(name);
-      io.stderr.write(command && command.name !== 'help' ? formatCommandHelp(command) : formatUsage(COMMANDS));
+      const { formatCommandHelp, formatUsage } = await import('./help.js');
+      const command = name === undefined ? undefined : await loadCommand(name);
+      io.stderr.write(command && command.name !== 'help' ? formatCommandHelp(command) : formatUsage(await loadCommands()));
     }
     return isKilnError(err) ? err.exitCode : 1;
   }
@@ -57,15 +65,25 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined) {
-    io.stdout.write(formatUsage(COMMANDS));
+    const { formatUsage } = await import('./help.js');
+    io.stdout.write(formatUsage(await loadCommands()));
     return 2;
   }
-  const command = findCommand(name);
+  const command = await loadCommand(name);
   if (!command) throw new UsageError(`unknown command "${name}"`, { hint: 'run `kiln help`' });
   const parsed = parseCommandArgs(command, args);
   if (parsed.help) {
+    const { formatCommandHelp } = await import('./help.js');
     io.stdout.write(formatCommandHelp(command));
     return 0;
   }
   return await command.run(parsed, io);
+}
+
+/** The process's own streams. */
+function processIO(): CliIO {
+  return {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
+  };
 }

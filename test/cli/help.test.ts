@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { KEY_ALGORITHMS } from '../../src/attest/index.js';
 import { optionSynopsis } from '../../src/cli/command.js';
 import { formatCommandHelp } from '../../src/cli/help.js';
-import { COMMANDS, findCommand, main } from '../../src/cli/main.js';
+import { loadCommand, loadCommands, main } from '../../src/cli/main.js';
 import { repoRoot } from '../helpers/index.js';
 
 function capture() {
@@ -18,6 +18,9 @@ async function kiln(...argv: string[]) {
   const code = await main(argv, io);
   return { code, ...out };
 }
+
+const COMMANDS = await loadCommands();
+const findCommand = (name: string) => COMMANDS.find((c) => c.name === name);
 
 const help = suite('kiln help and --help');
 
@@ -74,6 +77,12 @@ help('kiln version and kiln --version print the package version', async () => {
   const { version } = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   assert.is((await kiln('version')).stdout, `kiln ${version}\n`);
   assert.is((await kiln('--version')).stdout, `kiln ${version}\n`);
+});
+
+help('each command is loaded by its own name, and only the names help lists are commands', async () => {
+  for (const c of COMMANDS) assert.is((await loadCommand(c.name))?.name, c.name);
+  assert.is((await loadCommand('--version'))?.name, 'version');
+  assert.is(await loadCommand('toString'), undefined);
 });
 
 help('keygen --type offers exactly the algorithms the library makes', () => {

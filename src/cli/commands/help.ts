@@ -3,7 +3,7 @@ import { defineCommand, type Command } from '../command.js';
 import { formatCommandHelp, formatUsage } from '../help.js';
 
 /** `kiln help [command]`: made from the list it documents, which it is part of. */
-export function createHelpCommand(commands: () => readonly Command[]): Command {
+export function createHelpCommand(commands: () => Promise<readonly Command[]>): Command {
   return defineCommand({
     name: 'help',
     summary: "this list, or a command's arguments and options",
@@ -12,10 +12,10 @@ export function createHelpCommand(commands: () => readonly Command[]): Command {
     async run({ positionals }, io) {
       const [name] = positionals;
       if (name === undefined) {
-        io.stdout.write(formatUsage(commands()));
+        io.stdout.write(formatUsage(await commands()));
         return 0;
       }
-      const command = commands().find((c) => c.name === name);
+      const command = (await commands()).find((c) => c.name === name);
       if (!command) throw new UsageError(`unknown command "${name}"`);
       io.stdout.write(formatCommandHelp(command));
       return 0;

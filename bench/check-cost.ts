@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from '../src/builder/index.js';
-import { check } from '../src/check/index.js';
+import { runCheck } from '../src/check/index.js';
 import { createStore, type Store } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';
 import { writeRecipe } from '../test/helpers/recipes.js';
@@ -51,7 +51,7 @@ async function checkVsBuild(dir: string, store: Store): Promise<void> {
     await build({ recipe, out: join(dir, `b${i}`), store, noCache: true, attest: false });
     builds.push(performance.now() - t0);
     t0 = performance.now();
-    const run = await check({ recipe, store });
+    const run = await runCheck({ recipe, store });
     checks.push(performance.now() - t0);
     verdict = run.result.verdict;
     count = run.result.builds;
@@ -89,7 +89,7 @@ artifacts:
   let peerVerdict = '';
   for (let i = 0; i < RUNS; i++) {
     let t0 = performance.now();
-    const run = await check({ recipe: recipeFile, store });
+    const run = await runCheck({ recipe: recipeFile, store });
     kiln.push(performance.now() - t0);
     verdict = `${run.result.verdict}, ${run.result.builds} builds`;
     method = run.result.variations.find((v) => v.name === 'time')?.method ?? '';

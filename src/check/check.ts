@@ -185,7 +185,7 @@ interface Attribution {
  * attribution over build summaries; every build is `noCache`, unattested, in its own folder,
  * sharing one store. A failing control is the build's own failure and is thrown.
  */
-export async function check(options: CheckOptions): Promise<CheckRun> {
+export async function runCheck(options: CheckOptions): Promise<CheckRun> {
   const startedOn = new Date();
   const recipe = typeof options.recipe === 'string' ? await loadBuildRecipe(options.recipe, { locked: options.locked }) : options.recipe;
   if (recipe.artifacts.length === 0) throw new CheckError('KILN_CHECK_NO_ARTIFACTS', `recipe ${recipe.file} declares no artifacts: nothing to compare`, { where: { file: recipe.file } });

@@ -1,10 +1,46 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kilnVersion } from '../util/package.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { DiffReport, DiffSummary } from '../diff/index.js';
 import type { Statement } from '../attest/index.js';
-import type { CheckBuild, CheckResult, CheckRun } from './check.js';
+import { runCheck, type CheckBuild, type CheckOptions, type CheckResult, type CheckRun } from './check.js';
+
+export interface CheckReportOptions extends CheckOptions {
+  /** Where the result, the check statement and the diff pages go (`<name>.check.*`). */
+  out: string;
+  /** Signs the check statement (PKCS#8 PEM file); default $KILN_SIGN_KEY; none: unsigned. */
+  signKey?: string;
+}
+
+/** A check as `kiln check` reports it: the result (with the differing members filled in) and the files written. */
+export interface CheckReport {
+  result: CheckResult;
+  files: string[];
+  signed: boolean;
+}
+
+/**
+ * `kiln check` as one call: runs the check (runCheck), diffs what differs (diffCheck) and
+ * writes the result, the statement and the diff pages into `out` (writeCheckFiles); the
+ * builds' temp folders are removed at the end. The signing key is read first: a bad key is
+ * bad input, refused before any build.
+ */
+export async function check(options: CheckReportOptions): Promise<CheckReport> {
+  const { out, signKey, ...checkOptions } = options;
+  const attest = await import('../attest/index.js');
+  const keyFile = attest.resolveSignKey(signKey);
+  if (keyFile !== undefined) await attest.readSigner(keyFile);
+  const run = await runCheck(checkOptions);
+  try {
+    const pages = await diffCheck(run);
+    const written = await writeCheckFiles(out, run, pages, { signKey, kilnVersion: kilnVersion() });
+    return { result: run.result, ...written };
+  } finally {
+    await run.cleanup();
+  }
+}
 
 export const PREDICATE_KILN_CHECK_V1 = 'https://kiln.example.org/predicates/check/v1';
 

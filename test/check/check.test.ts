@@ -2,8 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { check, diffCheck, runCheckCommand, toCheckStatement, PREDICATE_KILN_CHECK_V1, type CheckResult } from '../../src/check/index.js';
-import type { CliIO } from '../../src/cli/main.js';
+import { check, diffCheck, runCheck, toCheckStatement, PREDICATE_KILN_CHECK_V1, type CheckResult } from '../../src/check/index.js';
 import { createStore } from '../../src/store/index.js';
 import { lockRecipe } from '../../src/lock/index.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
@@ -11,10 +10,10 @@ import { sri, writeRecipe } from '../helpers/recipes.js';
 
 // Real Docker: each check runs several builds of a one-step busybox recipe.
 
-async function runCheck(dir: string, body: string, variations?: string[]): Promise<CheckResult> {
+async function checkRecipe(dir: string, body: string, variations?: string[]): Promise<CheckResult> {
   const recipe = await writeRecipe(join(dir, 'recipe'), body);
   const store = await createStore({ root: join(dir, 'store') });
-  const run = await check({ recipe, store, ...(variations && { variations }) });
+  const run = await runCheck({ recipe, store, ...(variations && { variations }) });
   try {
     await diffCheck(run);
     return run.result;
@@ -25,33 +24,21 @@ async function runCheck(dir: string, body: string, variations?: string[]): Promi
 
 const verdictOf = (r: CheckResult, name: string) => r.variations.find((v) => v.name === name)!;
 
-function captureIO(): { io: CliIO; out: () => string } {
-  let text = '';
-  const sink = { write: (t: string) => void (text += t), isTTY: false };
-  return { io: { stdout: sink, stderr: { write: () => {}, isTTY: false } }, out: () => text };
-}
-
 const checkSuite = suite('check');
 
-checkSuite('a step that writes only its input reproduces under every variation: 3 builds, exit 0, a signed statement', async () => {
+checkSuite('a step that writes only its input reproduces under every variation: 3 builds, the result and a signed statement written', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
     await writeRecipe(join(dir, 'recipe'), `inputs:\n  data: { path: data.txt, integrity: "${sri('hello\n')}" }\nsteps:\n  copy:\n    image: base\n    inputs: [data]\n    run: cp /kiln/inputs/data $KILN_OUT/data.txt\nartifacts:\n  - { from: copy, path: data.txt }\n`);
     await writeFile(join(dir, 'recipe', 'data.txt'), 'hello\n');
     const { writeKeyPair, envelopeFromJSON, readTrustedKey, verifyEnvelopeSignatures, decodePayload, statementFromPayload } = await import('../../src/attest/index.js');
     const keys = await writeKeyPair(join(dir, 'key'));
-    const { io, out } = captureIO();
-    const prevStore = process.env.KILN_STORE;
-    process.env.KILN_STORE = join(dir, 'store');
-    let code: number;
-    try {
-      code = await runCheckCommand([join(dir, 'recipe'), '--out', join(dir, 'check'), '--sign-key', keys.privateKeyFile, '--json'], io);
-    } finally {
-      if (prevStore === undefined) delete process.env.KILN_STORE;
-      else process.env.KILN_STORE = prevStore;
-    }
-    assert.is(code, 0);
-    const result = JSON.parse(out()) as CheckResult;
+    const store = await createStore({ root: join(dir, 'store') });
+    const report = await check({ recipe: join(dir, 'recipe'), out: join(dir, 'check'), signKey: keys.privateKeyFile, store });
+    assert.ok(report.signed);
+    assert.equal(report.files, [join(dir, 'check', 'test.check.json'), join(dir, 'check', 'test.check.intoto.jsonl')]);
+    const result = JSON.parse(await readFile(join(dir, 'check', 'test.check.json'), 'utf8')) as CheckResult;
+    assert.is(result.recipe.digest, report.result.recipe.digest);
     assert.is(result.verdict, 'reproducible');
     assert.is(result.builds, 3);
     assert.ok(result.variations.filter((v) => v.name !== 'kernel').every((v) => v.verdict === 'same' || (v.name === 'num_cpus' && v.verdict === 'skipped')));
@@ -71,7 +58,7 @@ checkSuite('a step that writes only its input reproduces under every variation: 
 checkSuite('each probe is flagged with the variation that changes it', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const result = await runCheck(dir, `steps:
+    const result = await checkRecipe(dir, `steps:
   probes:
     image: base
     run: |
@@ -113,7 +100,7 @@ artifacts:
 checkSuite('random bytes make the build not deterministic, not sensitive to a variation', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const result = await runCheck(dir, `steps:\n  rand:\n    image: base\n    run: head -c 32 /dev/urandom > $KILN_OUT/random.bin\nartifacts:\n  - { from: rand, path: random.bin }\n`, ['time', 'domain_host']);
+    const result = await checkRecipe(dir, `steps:\n  rand:\n    image: base\n    run: head -c 32 /dev/urandom > $KILN_OUT/random.bin\nartifacts:\n  - { from: rand, path: random.bin }\n`, ['time', 'domain_host']);
     assert.is(result.verdict, 'not-deterministic');
     assert.equal(result.controls.differing, ['random.bin']);
     assert.is(result.culprits.length, 0);
@@ -125,7 +112,7 @@ checkSuite('random bytes make the build not deterministic, not sensitive to a va
 checkSuite('a step that honours SOURCE_DATE_EPOCH and sorts its listings passes', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const result = await runCheck(dir, `steps:
+    const result = await checkRecipe(dir, `steps:
   good:
     image: base
     run: |
@@ -144,7 +131,7 @@ artifacts:
 checkSuite('a difference that only two variations together make is found by bisection', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const result = await runCheck(dir, `steps:
+    const result = await checkRecipe(dir, `steps:
   both:
     image: base
     run: |
@@ -192,7 +179,7 @@ async function checkCorpus(dir: string, raw: boolean): Promise<CheckResult> {
   for (let i = 0; i < 300; i++) await writeFile(join(dir, 'recipe', 'x', `f${i}`), `${i}\n`);
   const store = await createStore({ root: join(dir, 'store') });
   await lockRecipe(recipe, { store });
-  const run = await check({ recipe, store, raw });
+  const run = await runCheck({ recipe, store, raw });
   try {
     await diffCheck(run);
     return run.result;
@@ -247,10 +234,10 @@ checkSuite('a recipe pinned by its kiln.lock is checked as kiln build builds it;
     const recipe = await writeRecipe(join(dir, 'recipe'), `inputs:\n  data: { path: data.txt }\nsteps:\n  copy:\n    image: base\n    inputs: [data]\n    run: cp /kiln/inputs/data $KILN_OUT/data.txt\nartifacts:\n  - { from: copy, path: data.txt }\n`);
     await writeFile(join(dir, 'recipe', 'data.txt'), 'hello\n');
     const store = await createStore({ root: join(dir, 'store') });
-    await rejectsWithCode(() => check({ recipe, store, locked: true, variations: ['domain_host'] }), 'KILN_LOCK_MISSING');
-    await rejectsWithCode(() => check({ recipe, store, variations: ['domain_host'] }), 'KILN_RECIPE_UNPINNED');
+    await rejectsWithCode(() => runCheck({ recipe, store, locked: true, variations: ['domain_host'] }), 'KILN_LOCK_MISSING');
+    await rejectsWithCode(() => runCheck({ recipe, store, variations: ['domain_host'] }), 'KILN_RECIPE_UNPINNED');
     await lockRecipe(recipe, { store });
-    const run = await check({ recipe, store, locked: true, variations: ['domain_host'] });
+    const run = await runCheck({ recipe, store, locked: true, variations: ['domain_host'] });
     try {
       assert.is(run.result.verdict, 'reproducible');
       assert.equal(run.result.controls.artifacts.map((a) => a.name), ['data.txt']);

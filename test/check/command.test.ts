@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatCheck, runCheckCommand, type CheckResult } from '../../src/check/index.js';
-import type { CliIO } from '../../src/cli/main.js';
+import type { CheckResult } from '../../src/check/index.js';
+import { formatCheck } from '../../src/cli/commands/check.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { runCommand } from '../../src/cli/main.js';
 import { makeTempDir } from '../helpers/index.js';
 import { writeRecipe } from '../helpers/recipes.js';
 
@@ -40,7 +42,7 @@ command('--raw judges the outputs as the step wrote them, and says so in --json'
     const run = async (...flags: string[]) => {
       let text = '';
       const io: CliIO = { stdout: { write: (t: string) => void (text += t), isTTY: false }, stderr: { write: () => {}, isTTY: false } };
-      const code = await runCheckCommand([join(dir, 'recipe'), ...flags, '--variations', 'domain_host', '--out', join(dir, `check${flags.join('')}`), '--json'], io);
+      const code = await runCommand(['check', join(dir, 'recipe'), ...flags, '--variations', 'domain_host', '--out', join(dir, `check${flags.join('')}`), '--json'], io);
       return { code, result: JSON.parse(text) as CheckResult };
     };
     const raw = await run('--raw');

@@ -2,7 +2,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { check, diffCheck } from '../../src/check/index.js';
+import { runCheck, diffCheck } from '../../src/check/index.js';
 import { lockRecipe } from '../../src/lock/index.js';
 import { createStore } from '../../src/store/index.js';
 import { makeTempDir, repoRoot } from '../helpers/index.js';
@@ -32,7 +32,7 @@ hello('a locked recipe with a Debian toolchain image is checked as kiln build bu
     await copyFile(join(RECIPE_SOURCE, 'kiln.yaml'), join(recipe, 'kiln.yaml'));
     const store = await createStore({ root: join(dir, 'store') });
     await lockRecipe(recipe, { store });
-    const run = await check({ recipe, store, locked: true, variations: VARIATIONS });
+    const run = await runCheck({ recipe, store, locked: true, variations: VARIATIONS });
     try {
       await diffCheck(run);
       const { result } = run;

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isKilnError } from '../../src/util/errors.js';
-import { inspectAttestation, parseAttestationFile, runInspectCommand, verifyProvenanceAttestation } from '../../src/verify/index.js';
+import { main } from '../../src/cli/main.js';
+import { inspectAttestation, parseAttestationFile, verifyProvenanceAttestation } from '../../src/verify/index.js';
 import { envelopeText, RUNS } from '../helpers/arbitraries.js';
 import { listTree, makeTempDir } from '../helpers/index.js';
 import { makeKey } from './provenance-helpers.js';
@@ -58,7 +59,7 @@ fuzz('kiln inspect on an arbitrary file: exit 0 or 2, and nothing written beside
         await writeFile(file, text);
         const out = { stdout: '', stderr: '' };
         const io = { stdout: { write: (t: string) => void (out.stdout += t) }, stderr: { write: (t: string) => void (out.stderr += t) } };
-        const code = await runInspectCommand([file], io);
+        const code = await main(['inspect', file], io);
         assert.ok(code === 0 || code === 2, `exit ${code}: ${out.stderr}`);
         assert.not.match(out.stdout + out.stderr, /[\x00-\x08\x0b-\x1f\x7f]/, 'no raw control character reaches the terminal');
         assert.equal(await readdir(dir), ['input.intoto.jsonl']);

@@ -2,11 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runDiffCommand } from '../../src/diff/command.js';
-import { buildTar } from '../helpers/archives.js';
-import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
+import type { CliIO } from '../../../src/cli/io.js';
+import { runCommand } from '../../../src/cli/main.js';
+import { buildTar } from '../../helpers/archives.js';
+import { makeTempDir, rejectsWithCode } from '../../helpers/index.js';
 
-const runDiffCommandSuite = suite('runDiffCommand');
+const runDiffCommand = (args: string[], cli: CliIO) => runCommand(['diff', ...args], cli);
+
+const runDiffCommandSuite = suite('kiln diff');
 
 function io() {
   const out: string[] = [];

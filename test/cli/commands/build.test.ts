@@ -4,10 +4,10 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStore } from '../../src/store/index.js';
-import { sha256Digest } from '../../src/util/digest.js';
-import { makeTempDir, repoRoot } from '../helpers/index.js';
-import { sri, writeRecipe } from '../helpers/recipes.js';
+import { createStore } from '../../../src/store/index.js';
+import { sha256Digest } from '../../../src/util/digest.js';
+import { makeTempDir, repoRoot } from '../../helpers/index.js';
+import { sri, writeRecipe } from '../../helpers/recipes.js';
 
 const KILN = join(repoRoot(), 'bin', 'kiln.js');
 

@@ -3,9 +3,9 @@ import { chmod, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { busyboxRootfs } from '../helpers/busybox.js';
-import { deadUrl, startFileServer, startLocalArchive, startSnapshotService, writeAptConfig, type LocalArchive } from '../helpers/apt-repo.js';
-import { makeTempDir, repoRoot } from '../helpers/index.js';
+import { busyboxRootfs } from '../../helpers/busybox.js';
+import { deadUrl, startFileServer, startLocalArchive, startSnapshotService, writeAptConfig, type LocalArchive } from '../../helpers/apt-repo.js';
+import { makeTempDir, repoRoot } from '../../helpers/index.js';
 
 // The release team's path end to end, through the real CLI and a real engine: kiln lock
 // against a local Debian archive, kiln vendor, a build; then the archive moves on (the locked

@@ -2,8 +2,12 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readSigner, readTrustedKey, runKeygenCommand } from '../../src/attest/index.js';
-import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
+import { readSigner, readTrustedKey } from '../../../src/attest/index.js';
+import type { CliIO } from '../../../src/cli/io.js';
+import { runCommand } from '../../../src/cli/main.js';
+import { makeTempDir, rejectsWithCode } from '../../helpers/index.js';
+
+const runKeygenCommand = (args: string[], cli: CliIO) => runCommand(['keygen', ...args], cli);
 
 function io() {
   const out: string[] = [];
@@ -11,7 +15,7 @@ function io() {
   return { out, err, io: { stdout: { write: (t: string) => void out.push(t) }, stderr: { write: (t: string) => void err.push(t) } } };
 }
 
-const keygen = suite('runKeygenCommand');
+const keygen = suite('kiln keygen');
 
 keygen('writes an ed25519 pair by default, the private key 0600, and prints the key id', async () => {
   const { dir, cleanup } = await makeTempDir();

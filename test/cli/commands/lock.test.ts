@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeTempDir, repoRoot } from '../helpers/index.js';
-import { writeRecipe } from '../helpers/recipes.js';
+import type { CliIO } from '../../../src/cli/io.js';
+import { runCommand } from '../../../src/cli/main.js';
+import { loadBuildRecipe } from '../../../src/lock/index.js';
+import { makeTempDir, rejectsWithCode, repoRoot } from '../../helpers/index.js';
+import { writeRecipe } from '../../helpers/recipes.js';
 
 const run = promisify(execFile);
 const KILN = join(repoRoot(), 'bin', 'kiln.js');
@@ -74,3 +77,42 @@ artifacts: [{ from: s, path: data }]
 });
 
 lock.run();
+
+const runLockCommand = (args: string[], io: CliIO) => runCommand(['lock', ...args], io);
+
+const UNPINNED = `kiln: 1
+name: t
+sourceDateEpoch: 0
+inputs:
+  notes: { path: notes.txt }
+images:
+  base: { oci: "busybox@sha256:${'a'.repeat(64)}" }
+steps:
+  build: { image: base, run: make }
+artifacts:
+  - { from: build, path: out }
+`;
+
+const inProcess = suite('kiln lock, in this process');
+
+inProcess('writes the lock and reports what changed; a second recipe is a usage error', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  const store = process.env.KILN_STORE;
+  process.env.KILN_STORE = join(dir, 'store');
+  try {
+    await writeFile(join(dir, 'notes.txt'), 'n\n');
+    await writeFile(join(dir, 'kiln.yaml'), UNPINNED);
+    let out = '';
+    const io = { stdout: { write: (t: string) => void (out += t) }, stderr: { write: () => {} } };
+    assert.is(await runLockCommand([dir], io), 0);
+    assert.match(out, /changed input:notes/);
+    assert.ok((await loadBuildRecipe(dir, { locked: true })).inputs.notes?.integrity.startsWith('sha256-'));
+    await rejectsWithCode(() => runLockCommand([dir, 'extra'], io), 'KILN_USAGE');
+  } finally {
+    if (store === undefined) delete process.env.KILN_STORE;
+    else process.env.KILN_STORE = store;
+    await cleanup();
+  }
+});
+
+inProcess.run();

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStore, blobPathFor } from '../../src/store/index.js';
-import { makeTempDir, repoRoot } from '../helpers/index.js';
+import { createStore, blobPathFor } from '../../../src/store/index.js';
+import { makeTempDir, repoRoot } from '../../helpers/index.js';
 
 const run = promisify(execFile);
 const KILN = join(repoRoot(), 'bin', 'kiln.js');

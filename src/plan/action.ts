@@ -1,29 +1,11 @@
 import type { InputMount } from '../fetch/types.js';
-import type { EngineAction, ImageRef, LoadedSandboxProfile, Mount } from '../sandbox/types.js';
+import type { ImageRef, Mount } from '../sandbox/types.js';
+import { actionLimits, parseUser, PLATFORM, scratchMounts, type ActionContext, type PlannedAction } from './layout.js';
 import type { Digest } from '../util/digest.js';
 import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
 import { KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, type PlannedStep } from './plan.js';
 import type { BuildVariation, EngineVariation } from './variation.js';
 import { faketimeEnv, injectedFaketimeMount, type ClockMethod } from './clock.js';
-
-/** The platform every action is planned for; it enters the action key. */
-export const PLATFORM = 'linux/amd64';
-
-/**
- * One unit of execution, fully resolved: what is hashed (`material`, whose digest is the
- * action key) kept apart from what the engine is handed (`run`, which adds what cannot change
- * the result: the label, the timeout). Steps and kiln's own implicit actions (image assembly)
- * are both planned into this shape and executed by the same executor.
- */
-export interface PlannedAction {
-  /** A step name, or `image:<name>` for an image's assembly: events, logs and errors. */
-  name: string;
-  material: ActionKeyMaterial;
-  actionKey: Digest;
-  run: EngineAction;
-  /** Normalize archives in the output tree (rules `NORMALIZE_RULES`, which are in the material). */
-  normalize: boolean;
-}
 
 /** What a step's action is made of once its dependencies have run. */
 export interface StepResolution {
@@ -37,33 +19,12 @@ export interface StepResolution {
   clock?: Extract<ClockMethod, { method: 'libfaketime' }>;
 }
 
-/** What every action of a build shares. */
-export interface ActionContext {
-  profile: LoadedSandboxProfile;
-  sourceDateEpoch: number;
-  variation?: BuildVariation;
-  /** Per-action time limit: handed to the engine, never hashed. */
-  timeoutMs?: number;
-  /**
-   * Keep every step's output as the step wrote it: kiln's normalization of archives is off
-   * (`kiln check --raw`, which judges the build script on its own). Enters the action key as
-   * `normalize: false`, so raw and normalized results never share a cache entry.
-   */
-  rawOutputs?: boolean;
-}
-
 /**
  * The first line of a gated step's script (`EngineAction.gate`): read stdin to its end, so an
  * engine can place mounts after start and then close it; with an empty stdin it returns at
  * once. `|| :` keeps a shell run with -e going; the variable is unset so `set` shows nothing.
  */
 export const GATE_PROLOGUE = 'IFS= read -r kiln_gate || :; unset kiln_gate\n';
-
-/** `uid:gid` as numbers, or undefined when it is not that shape. */
-export function parseUser(user: string): { uid: number; gid: number } | undefined {
-  const m = /^(\d+):(\d+)$/.exec(user);
-  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
-}
 
 /**
  * A step's action, pure: the sandbox layout of the contract (inputs read-only under
@@ -144,25 +105,6 @@ function withClock(env: Record<string, string>, clock: StepResolution['clock'], 
   return {
     env: Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]!])),
     clockMounts: clock.source === 'injected' ? [injectedFaketimeMount(library!)] : [],
-  };
-}
-
-/** The writable folders every action starts with: its working directory, /kiln/out (the step's user's) and /tmp. */
-export function scratchMounts(workdir: string): Mount[] {
-  return [
-    { path: workdir, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
-    { path: KILN_OUT_DIR, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
-    { path: '/tmp', source: { kind: 'dir', mode: 0o1777 }, writable: true, owner: 'root' },
-  ];
-}
-
-/** The profile's limits for one action, in the engine's neutral terms. */
-export function actionLimits(context: ActionContext, cpus?: string): EngineAction['limits'] {
-  const { profile } = context.profile;
-  return {
-    ...profile.limits,
-    ...(cpus !== undefined && { cpus }),
-    ...(context.timeoutMs !== undefined && { timeoutMs: context.timeoutMs }),
   };
 }
 

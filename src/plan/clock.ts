@@ -1,7 +1,7 @@
 import type { ImageRef, Mount } from '../sandbox/types.js';
 import type { Digest } from '../util/digest.js';
 import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
-import { actionLimits, parseUser, PLATFORM, scratchMounts, type ActionContext, type PlannedAction } from './action.js';
+import { actionLimits, parseUser, PLATFORM, scratchMounts, type ActionContext, type PlannedAction } from './layout.js';
 import { KILN_OUT_DIR, KILN_WORK_DIR, stepScript } from './plan.js';
 
 /**

@@ -3,7 +3,8 @@
 #  - Debian packages: docker.io (the engine, only when dockerd is missing), xz-utils and
 #    bzip2 (archive inputs), busybox-static (sandbox tests' image), docker-registry (a local
 #    OCI registry on 127.0.0.1 for the pull-by-digest test), python3-securesystemslib and
-#    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write);
+#    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write),
+#    patch, openssl and curl (scripts/buildbarn.sh: the REAPI tests' Buildbarn cluster);
 #  - starts dockerd when no engine answers, and waits for it.
 set -euo pipefail
 
@@ -20,6 +21,11 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # tests only: an independent DSSE/ed25519/ECDSA verifier (for /usr/bin/python3), ssh-keygen for key ids
 /usr/bin/python3 -c 'import securesystemslib' >/dev/null 2>&1 || need+=(python3-securesystemslib)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# tests only: scripts/buildbarn.sh (a local Buildbarn cluster, built with the machine's Go) patches
+# Buildbarn's dependencies as its Bazel build does, makes a TLS pair, polls the scheduler's page
+command -v patch >/dev/null 2>&1 || need+=(patch)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 # `debsrc` inputs (recipes/hello) need source indexes: mirror the machine's own `deb` entries as
 # `deb-src` (same archives, suites, components and keys), never naming an archive here.

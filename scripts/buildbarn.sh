@@ -224,7 +224,10 @@ start() {
   for id in "${WORKERS[@]}"; do
     start_runner "$id"
     wait_for 30 "runner $id" alive_and "runner-$id" test -S "$STATE/worker-$id/runner.sock"
-    KILN_BB_WORKER="$id" launch "worker-$id" "$BIN/bb_worker" "$CONFIG_DIR/worker.jsonnet"
+    # umask 000: a native build directory gets its folders (0777) and device nodes (0666) from
+    # bb_worker's umask, and the step runs as another user (1000:1000) that must write kiln/out
+    # and /dev/null. Input files stay 0444/0555 and root's: the step cannot change them.
+    KILN_BB_WORKER="$id" launch "worker-$id" /bin/sh -c 'umask 000; exec "$0" "$1"' "$BIN/bb_worker" "$CONFIG_DIR/worker.jsonnet"
   done
   wait_for 60 "both workers to report to the scheduler" alive_and worker-1 alive_and worker-2 workers_registered
   trap - EXIT

@@ -32,10 +32,8 @@ local dir = common.state + '/worker-' + id;
       // The runner chroots into the input root: it holds a whole image, and gets the
       // device nodes a program expects (created with the host's major/minor numbers).
       inputRootCharacterDeviceNodes: ['full', 'null', 'random', 'tty', 'urandom', 'zero'],
-      // Directories of the input root belong to the user the step runs as (1000:1000),
-      // so it can write its output directory, as in kiln's Docker sandbox.
-      buildDirectoryOwnerUserId: 1000,
-      buildDirectoryOwnerGroupId: 1000,
+      // (buildDirectoryOwnerUserId/GroupId apply to virtual build directories only: this native
+      // one gets writable folders from bb_worker's umask 000, set by buildbarn.sh.)
     }],
   }],
   filePool: {

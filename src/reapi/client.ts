@@ -29,6 +29,8 @@ export interface RemoteActionSpec {
   platform?: Record<string, string>;
   timeoutMs?: number;
   doNotCache?: boolean;
+  /** Makes the Action's digest differ from an otherwise equal one (REAPI `salt`). */
+  salt?: Uint8Array;
   /** Where the files of `layers` are read from when the farm lacks them. */
   open: BlobOpener;
 }
@@ -61,7 +63,11 @@ export interface ReapiClient {
   execute(actionDigest: ReapiDigest, options?: ExecuteOptions): Promise<ExecuteOutcome>;
   /** Uploads the Merkle tree's missing blobs (directories from memory, files through `open`). */
   uploadInputRoot(tree: MerkleTree, open: BlobOpener, extra?: EncodedMessage[], options?: CallOptions): Promise<UploadReport>;
-  /** Builds the input root, uploads what is missing, executes, follows the operation to its end. */
+  /**
+   * Builds the Action; answers from the action cache when it holds a result (unless
+   * `skipCacheLookup` or `doNotCache`); else uploads what the farm lacks, executes and follows
+   * the operation to its end.
+   */
   runAction(spec: RemoteActionSpec, options?: ExecuteOptions): Promise<RemoteActionRun>;
   /** Brings an output folder of a result into kiln's store as a kiln tree. */
   fetchOutputDirectory(result: ActionResult, path: string, store: OutputStore, options?: FetchOutputOptions): Promise<FetchedOutput>;
@@ -118,8 +124,19 @@ export function createReapiClient(options: ReapiClientOptions): ReapiClient {
         ...(spec.platform && { platform: spec.platform }),
         ...(spec.timeoutMs !== undefined && { timeoutMs: spec.timeoutMs }),
         ...(spec.doNotCache && { doNotCache: true }),
+        ...(spec.salt && { salt: spec.salt }),
       });
-      const upload = await uploadInputRoot(tree, spec.open, [command, action], o.signal ? { signal: o.signal } : undefined);
+      const call = o.signal ? { signal: o.signal } : undefined;
+      // Buildbarn's Execute does not consult the action cache (its clients do, as Bazel does):
+      // look there first, unless told not to or the action must not be cached.
+      if (!o.skipCacheLookup && !spec.doNotCache) {
+        const cached = await getActionResult(conn, action.digest, call);
+        if (cached) {
+          const upload = { blobs: 0, missing: 0, uploadedBytes: 0, streamed: 0 };
+          return { operationName: '', result: cached, cachedResult: true, message: '', actionDigest: action.digest, inputRoot: tree.root, upload };
+        }
+      }
+      const upload = await uploadInputRoot(tree, spec.open, [command, action], call);
       const outcome = await execute(conn, action.digest, o);
       return { ...outcome, actionDigest: action.digest, inputRoot: tree.root, upload };
     },

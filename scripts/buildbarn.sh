@@ -188,15 +188,46 @@ workers_registered() {
   for w in "${WORKERS[@]}"; do grep -q "worker=&#34;$w&#34;" <<<"$page" || return 1; done
 }
 
+# The Docker sandbox's limits (sandbox/profile.json: pidsLimit 1024, memoryBytes 4 GiB) for each
+# runner and the steps it starts (one at a time), through a cgroup of its own. Best effort: a
+# host whose cgroup hierarchy cannot be written runs without them, and `status` says so.
+RUNNER_PIDS_MAX=1024
+RUNNER_MEMORY_MAX=$((4 * 1024 * 1024 * 1024))
+
+# Prints the cgroup folders made for runner $1 (none when the host does not let us).
+make_runner_cgroups() {
+  local name="kiln-bb-$PORT_BASE-runner-$1" dirs=() d self
+  if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+    # v2: beside everything else at the root, whose controllers any child may use.
+    d="/sys/fs/cgroup/$name"
+    if grep -qw pids /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null && grep -qw memory /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null &&
+      mkdir -p "$d" 2>/dev/null && echo "$RUNNER_PIDS_MAX" >"$d/pids.max" 2>/dev/null && echo "$RUNNER_MEMORY_MAX" >"$d/memory.max" 2>/dev/null; then
+      dirs+=("$d")
+    fi
+  else
+    # v1: one folder per controller, below the cgroup this script runs in.
+    self="$(sed -n 's/^[0-9]*:pids:\(.*\)$/\1/p' /proc/self/cgroup)"
+    d="/sys/fs/cgroup/pids${self%/}/$name"
+    if mkdir -p "$d" 2>/dev/null && echo "$RUNNER_PIDS_MAX" >"$d/pids.max" 2>/dev/null; then dirs+=("$d"); fi
+    self="$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' /proc/self/cgroup)"
+    d="/sys/fs/cgroup/memory${self%/}/$name"
+    if mkdir -p "$d" 2>/dev/null && echo "$RUNNER_MEMORY_MAX" >"$d/memory.limit_in_bytes" 2>/dev/null; then dirs+=("$d"); fi
+  fi
+  echo "${dirs[*]}"
+}
+
 start_runner() { # worker id
-  local id="$1" dir="$STATE/worker-$1"
+  local id="$1" dir="$STATE/worker-$1" cgroups
   mkdir -p "$dir/build" "$dir/cache"
+  cgroups="$(make_runner_cgroups "$id")"
+  echo "$cgroups" >"$dir/cgroups"
   # New network (only `lo`, brought up as Docker does), UTS (hostname kiln, domain kiln.invalid
   # as in sandbox/profile.json), IPC, PID and mount namespaces (a /proc of its own, so the
   # runner's process-table cleaning sees only its own steps). --kill-child: when this unshare
   # dies, so does the runner.
-  KILN_BB_WORKER="$id" launch "runner-$id" unshare --net --uts --ipc --pid --mount --fork --mount-proc --kill-child -- \
+  KILN_BB_WORKER="$id" KILN_BB_CGROUPS="$cgroups" launch "runner-$id" unshare --net --uts --ipc --pid --mount --fork --mount-proc --kill-child -- \
     /bin/sh -c 'set -e
+      for cg in $KILN_BB_CGROUPS; do echo 0 >"$cg/cgroup.procs"; done
       if command -v ip >/dev/null 2>&1; then ip link set lo up; else /bin/busybox ip link set lo up; fi
       echo kiln >/proc/sys/kernel/hostname
       echo kiln.invalid >/proc/sys/kernel/domainname
@@ -235,7 +266,7 @@ start() {
 }
 
 stop() {
-  local f pid
+  local f pid cg
   [ -d "$STATE/pids" ] || { log "not running (no $STATE/pids)"; rm -rf "$STATE"; return 0; }
   # Workers first (they hold runner connections), storage last.
   for f in "$STATE"/pids/worker-*.pid "$STATE"/pids/runner-*.pid "$STATE/pids/scheduler.pid" "$STATE/pids/storage.pid"; do
@@ -249,6 +280,13 @@ stop() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
+  # The runners' cgroups, once their processes are gone (rmdir refuses a cgroup still in use).
+  for f in "$STATE"/worker-*/cgroups; do
+    [ -f "$f" ] || continue
+    for cg in $(cat "$f"); do
+      for _ in $(seq 1 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+    done
+  done
   rm -rf "$STATE"
   log "stopped"
 }
@@ -258,6 +296,10 @@ status() {
   for name in storage scheduler runner-1 worker-1 runner-2 worker-2; do
     f="$STATE/pids/$name.pid"
     if pid_alive "$f"; then up=$((up + 1)); echo "$name: running (pid $(cat "$f"))"; else down=$((down + 1)); echo "$name: stopped"; fi
+  done
+  for f in "$STATE"/worker-*/cgroups; do
+    [ -f "$f" ] || continue
+    echo "$(basename "$(dirname "$f")") limits: $([ -s "$f" ] && echo "pids $RUNNER_PIDS_MAX, memory $RUNNER_MEMORY_MAX bytes ($(cat "$f"))" || echo "none (no writable cgroup hierarchy)")"
   done
   if [ $down -eq 0 ]; then echo "endpoint: $(endpoint)"; return 0; fi
   [ $up -eq 0 ] && return 3

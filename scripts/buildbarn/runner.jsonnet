@@ -14,6 +14,9 @@ local dir = common.state + '/worker-' + id;
   chrootIntoInputRoot: true,
   // ...and runs as 1000:1000, like kiln's Docker sandbox: not root, so no capabilities.
   runCommandsAs: { userId: 1000, groupId: 1000 },
+  // Processes a step leaves behind are killed once it ends, as a container's are. Safe here:
+  // the runner has a PID namespace and a /proc of its own, so it sees only its own steps.
+  cleanProcessTable: true,
   // No TMPDIR: the runner would point it at a host path, which means nothing inside the chroot.
   setTmpdirEnvironmentVariable: false,
 }

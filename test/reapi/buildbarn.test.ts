@@ -1,7 +1,7 @@
 // The REAPI client against a real Buildbarn cluster on 127.0.0.1 (scripts/buildbarn.sh; started
 // here when .ci/run has not started it).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { suite } from 'uvu';
@@ -191,6 +191,24 @@ Exec('the step has no network: only `lo`, and a server on the host\'s 127.0.0.1 
 Exec('the step runs as 1000:1000 on a host named kiln, like the Docker sandbox', async (ctx) => {
   const r = await run(ctx, 'id -u; id -g; uname -n; hostname; echo x > /dev/null && echo devnull-ok; touch /bin/x 2>/dev/null || echo image-files-read-only; echo more >> /bin/busybox 2>/dev/null || echo busybox-unchanged');
   assert.equal((await stdoutOf(ctx, r.result)).trim().split('\n'), ['1000', '1000', 'kiln', 'kiln', 'devnull-ok', 'busybox-unchanged']);
+});
+
+Exec('a step cannot start more than 1,024 processes, and what it leaves running is killed after it', async (ctx) => {
+  const marker = `kiln-leftover-${randomBytes(6).toString('hex')}`;
+  // Background processes get /dev/null for output: an open stdout would keep the step running.
+  const r = await run(ctx, [
+    `/bin/sh -c ': ${marker}; sleep 300' </dev/null >/dev/null 2>&1 & echo "leftover $!"`,
+    `for i in $(seq 1 1100); do sleep 120 </dev/null >/dev/null 2>&1 & done 2>&1 | grep -c "can't fork"`,
+  ].join('\n'));
+  const [leftover, failedForks] = (await stdoutOf(ctx, r.result)).trim().split('\n');
+  assert.match(leftover!, /^leftover \d+$/);
+  assert.ok(Number(failedForks) > 0, `forks refused: ${failedForks}`);
+  const deadline = Date.now() + 20_000;
+  const leftovers = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker); } catch { return false; }
+  });
+  while (leftovers().length > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+  assert.equal(leftovers(), []);
 });
 
 Exec('a non-zero exit is a result with its exit code, not an error', async (ctx) => {

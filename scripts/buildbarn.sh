@@ -281,6 +281,14 @@ stop() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   # The runners' cgroups, once their processes are gone (rmdir refuses a cgroup still in use).
+  # What a step's network looks like: the interfaces of each runner's namespace.
+  local id child
+  for id in "${WORKERS[@]}"; do
+    pid_alive "$STATE/pids/runner-$id.pid" || continue
+    child="$(pgrep -P "$(cat "$STATE/pids/runner-$id.pid")" | head -1)"
+    [ -n "$child" ] && command -v nsenter >/dev/null && command -v ip >/dev/null || continue
+    echo "runner-$id network: $(nsenter --target "$child" --net ip -o link 2>/dev/null | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')"
+  done
   for f in "$STATE"/worker-*/cgroups; do
     [ -f "$f" ] || continue
     for cg in $(cat "$f"); do
@@ -296,6 +304,14 @@ status() {
   for name in storage scheduler runner-1 worker-1 runner-2 worker-2; do
     f="$STATE/pids/$name.pid"
     if pid_alive "$f"; then up=$((up + 1)); echo "$name: running (pid $(cat "$f"))"; else down=$((down + 1)); echo "$name: stopped"; fi
+  done
+  # What a step's network looks like: the interfaces of each runner's namespace.
+  local id child
+  for id in "${WORKERS[@]}"; do
+    pid_alive "$STATE/pids/runner-$id.pid" || continue
+    child="$(pgrep -P "$(cat "$STATE/pids/runner-$id.pid")" | head -1)"
+    [ -n "$child" ] && command -v nsenter >/dev/null && command -v ip >/dev/null || continue
+    echo "runner-$id network: $(nsenter --target "$child" --net ip -o link 2>/dev/null | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')"
   done
   for f in "$STATE"/worker-*/cgroups; do
     [ -f "$f" ] || continue

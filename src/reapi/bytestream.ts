@@ -40,7 +40,7 @@ async function* readChunks(conn: Connection, digest: ReapiDigest, options?: Call
   const resourceName = readResourceName(conn.instanceName, digest);
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal, READ_RPC);
-    const call = conn.stubs.byteStream.read({ resourceName, readOffset: offset }, conn.metadata(), { deadline: conn.deadline(options) }) as grpc.ClientReadableStream<{ data: Buffer }>;
+    const call = conn.stubs.byteStream.read({ resourceName, readOffset: offset }, conn.metadata(), { deadline: conn.transferDeadline(digest.sizeBytes - offset, options) }) as grpc.ClientReadableStream<{ data: Buffer }>;
     const onAbort = () => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -108,7 +108,7 @@ async function writeOnce(conn: Connection, source: BlobSource, resourceName: str
   let settled = false;
   let call!: grpc.ClientWritableStream<object>;
   const response = new Promise<WriteAttempt>((resolve, reject) => {
-    call = conn.stubs.byteStream.write(conn.metadata(), { deadline: conn.deadline(options) }, (err: grpc.ServiceError | null, res: { committedSize: number }) => {
+    call = conn.stubs.byteStream.write(conn.metadata(), { deadline: conn.transferDeadline(size - offset, options) }, (err: grpc.ServiceError | null, res: { committedSize: number }) => {
       settled = true;
       if (err) reject(toReapiError(err, WRITE_RPC, signal));
       else resolve({ committed: res.committedSize });

@@ -122,7 +122,12 @@ async function batchUpload(conn: Connection, batch: BlobSource[], options?: Call
       { instanceName: conn.instanceName, requests, digestFunction: 'SHA256' }, rpc, options,
     );
     const failed = new Map<string, RpcStatus>();
-    for (const r of res.responses) if (r.status && r.status.code !== Status.OK) failed.set(digestKey(r.digest), r.status);
+    const answered = new Set<string>();
+    for (const r of res.responses) {
+      answered.add(digestKey(r.digest));
+      if (r.status && r.status.code !== Status.OK) failed.set(digestKey(r.digest), r.status);
+    }
+    for (const s of pending) if (!answered.has(digestKey(s.digest))) throw new ReapiError('KILN_REAPI_BAD_RESPONSE', `${rpc} left out ${digestKey(s.digest)}`, { rpc });
     const retry: BlobSource[] = [];
     for (const s of pending) {
       const st = failed.get(digestKey(s.digest));

@@ -24,7 +24,7 @@ export interface ReapiClientOptions {
   /** Sent as `authorization: Bearer <token>`; refused over plaintext unless `allowInsecureAuth`. */
   bearerToken?: string;
   allowInsecureAuth?: boolean;
-  /** Deadline of each unary call and of each ByteStream transfer attempt (default 60 s). */
+  /** Deadline of each unary call (default 60 s); a ByteStream attempt gets a second more per MiB. */
   deadlineMs?: number;
   retry?: Partial<RetryOptions>;
   /** Ceiling on one BatchUpdateBlobs/BatchReadBlobs request, below the server's own (default 4 MiB). */
@@ -72,6 +72,8 @@ export interface Connection {
   };
   metadata(): grpc.Metadata;
   deadline(options?: CallOptions): Date;
+  /** A ByteStream attempt's deadline: the call deadline plus a second per MiB (at least 1 MiB/s). */
+  transferDeadline(sizeBytes: number, options?: CallOptions): Date;
   /** One unary call with deadline, cancellation, retries and errors mapped to ReapiError. */
   unary<Res>(stub: Stub, method: string, request: object, rpc: string, options?: CallOptions): Promise<Res>;
   capabilities(options?: CallOptions): Promise<ServerCapabilities>;
@@ -143,8 +145,8 @@ export function createConnection(options: ReapiClientOptions): Connection {
   const channelOptions: grpc.ClientOptions = {
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': MAX_RECEIVE_BYTES,
-    // Long Execute waits stay open through idle NAT and proxies.
-    'grpc.keepalive_time_ms': 60_000,
+    // No keepalive pings: grpc-go servers (Buildbarn) close a connection that pings more often
+    // than every 5 minutes (ENHANCE_YOUR_CALM), which would break a long Execute wait.
   };
   const creds = credentials(endpoint, options.tls);
   const Cas = serviceClient(`${REAPI_PACKAGE}.ContentAddressableStorage`);
@@ -170,6 +172,8 @@ export function createConnection(options: ReapiClientOptions): Connection {
     return md;
   };
   const deadline = (o?: CallOptions) => new Date(Date.now() + (o?.deadlineMs ?? deadlineMs));
+  const transferDeadline = (sizeBytes: number, o?: CallOptions) =>
+    new Date(Date.now() + (o?.deadlineMs ?? deadlineMs) + Math.ceil(sizeBytes / (1024 * 1024)) * 1000);
 
   const unaryOnce = <Res>(stub: Stub, method: string, request: object, rpc: string, o?: CallOptions) =>
     new Promise<Res>((resolve, reject) => {
@@ -209,6 +213,7 @@ export function createConnection(options: ReapiClientOptions): Connection {
     stubs,
     metadata,
     deadline,
+    transferDeadline,
     unary,
     capabilities,
     batchLimit,

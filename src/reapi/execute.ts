@@ -100,7 +100,10 @@ export async function execute(conn: Connection, actionDigest: ReapiDigest, optio
   const onAbort = () => current?.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (let attempt = 1; ; attempt++) {
+    // Failures in a row: reset whenever the farm streams an operation, so a long wait survives
+    // any number of separate hiccups but not a farm that stays down.
+    let failures = 0;
+    for (;;) {
       if (signal?.aborted) throw abortedError(signal, EXECUTE_RPC);
       const rpc = name ? WAIT_RPC : EXECUTE_RPC;
       // No deadline: an action may queue and run for hours; the stream's end or break is the signal.
@@ -121,6 +124,7 @@ export async function execute(conn: Connection, actionDigest: ReapiDigest, optio
         for await (const op of current) {
           if (!op.name) throw new ReapiError('KILN_REAPI_BAD_RESPONSE', `${rpc} streamed an operation without a name`);
           name = op.name;
+          failures = 0;
           if (op.done) return outcomeOf(op);
           const meta = stageOf(op);
           options.onStage?.(meta?.stage ?? 'UNKNOWN', op.name, meta);
@@ -130,13 +134,14 @@ export async function execute(conn: Connection, actionDigest: ReapiDigest, optio
         if (err instanceof ReapiError) throw err;
         const e = toReapiError(err, rpc, signal);
         if (e.code === 'KILN_REAPI_ABORTED') throw e;
+        failures++;
         if (e.code === 'KILN_REAPI_NOT_FOUND' && rpc === WAIT_RPC) {
           name = undefined; // the farm forgot the operation: submit the action again
-        } else if (!isRetriableCode(e.grpcCode) || attempt >= conn.retry.maxAttempts) {
+        } else if (!isRetriableCode(e.grpcCode) || failures >= conn.retry.maxAttempts) {
           throw e;
         }
       }
-      await sleep(backoffDelay(Math.min(attempt, 6), conn.retry), signal);
+      await sleep(backoffDelay(Math.min(Math.max(failures, 1), 6), conn.retry), signal);
     }
   } catch (err) {
     if ((err as ReapiError).code !== 'KILN_REAPI_ABORTED') throw err;

@@ -236,9 +236,7 @@ Exec('the worker caches a successful result: the same action again runs nothing'
 });
 
 Exec('two workers run two actions at the same time', async (ctx) => {
-  const t0 = Date.now();
   const [a, b] = await Promise.all([run(ctx, 'sleep 3; echo a'), run(ctx, 'sleep 3; echo b')]);
-  const wall = Date.now() - t0;
   const workerOf = (r: typeof a) => JSON.parse(r.result.executionMetadata!.worker).worker as string;
   assert.is.not(workerOf(a), workerOf(b));
   const span = (r: typeof a) => {
@@ -248,7 +246,6 @@ Exec('two workers run two actions at the same time', async (ctx) => {
   const [as, ae] = span(a);
   const [bs, be] = span(b);
   assert.ok(as! < be! && bs! < ae!, 'the two executions overlap');
-  assert.ok(wall < 5500, `both done in ${wall} ms`);
 });
 
 Exec('an input root made of many layers is uploaded once: a second upload finds nothing missing', async ({ client, store }) => {

@@ -134,7 +134,13 @@ install() {
 }
 
 # --- processes --------------------------------------------------------------------------------
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# The pid in file $1 still runs one of this cache's Buildbarn binaries (a stale pid file, e.g.
+# after a reboot, may name a pid that another process now has: that one is never signalled).
+pid_alive() {
+  local pid
+  pid="$(cat "$1" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$BIN/bb_"
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -270,15 +276,12 @@ stop() {
   [ -d "$STATE/pids" ] || { log "not running (no $STATE/pids)"; rm -rf "$STATE"; return 0; }
   # Workers first (they hold runner connections), storage last.
   for f in "$STATE"/pids/worker-*.pid "$STATE"/pids/runner-*.pid "$STATE/pids/scheduler.pid" "$STATE/pids/storage.pid"; do
-    [ -f "$f" ] || continue
-    pid="$(cat "$f")"
-    kill -TERM "$pid" 2>/dev/null || true
+    pid_alive "$f" || continue
+    kill -TERM "$(cat "$f")" 2>/dev/null || true
   done
   for f in "$STATE"/pids/*.pid; do
-    [ -f "$f" ] || continue
-    pid="$(cat "$f")"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do pid_alive "$f" || break; sleep 0.1; done
+    if pid_alive "$f"; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi
   done
   # The runners' cgroups, once their processes are gone (rmdir refuses a cgroup still in use).
   # What a step's network looks like: the interfaces of each runner's namespace.

@@ -7,6 +7,7 @@
 //    twice: the second upload must move no blob (FindMissingBlobs says none).
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
+import { Readable } from 'node:stream';
 import {
   buildMerkleTree,
   createReapiClient,
@@ -14,9 +15,10 @@ import {
   type Timestamp,
   storeBlobOpener,
 } from '../src/reapi/index.js';
-import { createDockerEngine, loadSandboxProfile } from '../src/sandbox/index.js';
+import { createDockerEngine } from '../src/sandbox/docker.js';
+import { loadSandboxProfile } from '../src/sandbox/index.js';
 import { createStore, type TreeEntry } from '../src/store/index.js';
-import { ensureBusyboxImage } from '../test/helpers/busybox.js';
+import { busyboxRootfs } from '../test/helpers/busybox.js';
 import { makeTempDir } from '../test/helpers/index.js';
 import { busyboxLayers, ensureCluster, PLATFORM, shellCommand } from '../test/reapi/cluster.js';
 import { fmt, median, timeCommand } from './util.js';
@@ -35,7 +37,8 @@ try {
   const store = await createStore({ root: dir });
   const layers = await busyboxLayers(store);
   const { profile } = await loadSandboxProfile();
-  const image = await ensureBusyboxImage(createDockerEngine({ profile, docker: new Dockerode() }));
+  const { bytes, digest } = await busyboxRootfs();
+  const image = await createDockerEngine({ profile, docker: new Dockerode() }).ensureTreeImage(digest, () => Readable.from([bytes]));
 
   // Warm-up: the input root reaches the CAS and the workers' file caches once.
   await client.runAction({ layers, command: shellCommand('true'), platform: PLATFORM, open: storeBlobOpener(store), salt: randomBytes(8) });

@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import type { Store } from '../store/index.js';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Cas } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { type CommandSpec, type EncodedMessage, encodeAction, encodeCommand } from './action.js';
 import { readByteStream } from './bytestream.js';
@@ -16,9 +15,21 @@ import { fetchOutputDirectory, type FetchedOutput, type FetchOutputOptions, type
 /** Opens a kiln blob at a byte offset (what an input root's files are read from). */
 export type BlobOpener = (digest: Digest, offset: number) => Readable;
 
-/** Reads blobs straight from a kiln store's files. */
-export function storeBlobOpener(store: Pick<Store, 'blobPath'>): BlobOpener {
-  return (digest, offset) => createReadStream(store.blobPath(digest), { start: offset });
+/** Reads blobs from a kiln store, at any offset (an interrupted upload resumes where it broke). */
+export function storeBlobOpener(store: Pick<Cas, 'openRandomAccess'>): BlobOpener {
+  return (digest, offset) => {
+    const out = new PassThrough();
+    store.openRandomAccess(digest).then(
+      (blob) => {
+        const range = blob.stream(offset, blob.size);
+        range.on('error', (err) => out.destroy(err));
+        range.on('close', () => void blob.close().catch(() => undefined));
+        range.pipe(out);
+      },
+      (err: unknown) => out.destroy(err as Error),
+    );
+    return out;
+  };
 }
 
 export interface RemoteActionSpec {

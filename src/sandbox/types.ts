@@ -60,8 +60,11 @@ export interface LoadedSandboxProfile {
   file: string;
 }
 
-/** Which backend runs actions: `docker` (a local engine, or one behind DOCKER_HOST). */
-export type EngineKind = 'docker';
+/**
+ * Which backend runs actions: `docker` (a local engine, or one behind DOCKER_HOST), `reapi` (a
+ * build farm that speaks the Remote Execution API v2).
+ */
+export type EngineKind = 'docker' | 'reapi';
 
 /**
  * Who ran an action, for provenance: opaque to kiln's logic, recorded as the engine gave it.

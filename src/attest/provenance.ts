@@ -212,7 +212,7 @@ function stepByproducts(summary: BuildSummary, recipe: Recipe): ResourceDescript
       return {
         name: `${STEP_PREFIX}${name}`,
         digest: { sha256: hexOf(step.outputTree, `step ${name} output tree`) },
-        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached },
+        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.executor && { executor: { ...step.executor } }) },
       };
     });
 }
@@ -252,6 +252,8 @@ export interface StepRecord {
   log: Digest;
   image?: string;
   cached: boolean;
+  /** Who ran the step, as its engine recorded it (a farm: endpoint, instance, worker, Action digest, timings). */
+  executor?: Record<string, unknown>;
 }
 
 /** Typed access to a kiln provenance statement, for rebuild and inspect. */
@@ -366,6 +368,9 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
       cached: annotations.cached === true,
     };
     if (typeof annotations.image === 'string') step.image = annotations.image;
+    // Informative, never judged: read when it is an object, ignored otherwise.
+    const executor = annotations.executor;
+    if (typeof executor === 'object' && executor !== null && !Array.isArray(executor)) step.executor = executor as Record<string, unknown>;
     steps.push(step);
   }
   const metadataRaw = runDetails.metadata === undefined || runDetails.metadata === null ? {} : obj(runDetails.metadata, 'runDetails.metadata');

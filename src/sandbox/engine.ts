@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseEndpoint } from '../reapi/endpoint.js';
 import { SandboxError } from './errors.js';
 import type { Engine, EngineKind, SandboxProfile } from './types.js';
 
@@ -35,6 +36,27 @@ export interface EngineConfig {
   kind?: string;
   profile: SandboxProfile;
   remote?: RemoteEngineConfig;
+}
+
+/** Which engine to make, without the profile: what `build()`, `rebuild()` and `check()` take. */
+export type EngineChoice = Omit<EngineConfig, 'profile'>;
+
+/**
+ * The engine a choice resolves to, checked before any work (a build makes its engine only when
+ * a step must run): an unknown kind, a farm without an endpoint or with a malformed one is bad usage.
+ */
+export function checkEngineChoice(choice: EngineChoice = {}, env: NodeJS.ProcessEnv = process.env): EngineKind {
+  const remote = resolveRemoteConfig(choice.remote, env);
+  const kind = resolveEngineKind(choice.kind ?? (env.KILN_ENGINE || (remote.executor !== undefined ? 'reapi' : undefined)));
+  if (kind === 'reapi') {
+    if (remote.executor === undefined) throw noExecutor();
+    parseEndpoint(remote.executor);
+  }
+  return kind;
+}
+
+function noExecutor(): SandboxError {
+  return new SandboxError('KILN_SANDBOX_BAD_ENGINE', 'the reapi engine needs a farm to talk to', { hint: 'pass --remote-executor grpc[s]://host:port[/instance] or set KILN_REMOTE_EXECUTOR' });
 }
 
 /** The backend a name asks for; an unknown name is bad usage (exit 2), never a silent default. */
@@ -80,7 +102,7 @@ export function parseKeyValues(pairs: readonly string[], what: string): Record<s
  */
 export async function createEngine(config: EngineConfig): Promise<Engine> {
   const remote = resolveRemoteConfig(config.remote);
-  const kind = resolveEngineKind(config.kind ?? (process.env.KILN_ENGINE || (remote.executor !== undefined ? 'reapi' : undefined)));
+  const kind = checkEngineChoice(config);
   switch (kind) {
     case 'docker': {
       const { createDockerEngine } = await import('./docker.js');
@@ -92,9 +114,7 @@ export async function createEngine(config: EngineConfig): Promise<Engine> {
 }
 
 async function createRemoteEngine(profile: SandboxProfile, remote: RemoteEngineConfig): Promise<Engine> {
-  if (remote.executor === undefined) {
-    throw new SandboxError('KILN_SANDBOX_BAD_ENGINE', 'the reapi engine needs a farm to talk to', { hint: 'pass --remote-executor grpc[s]://host:port[/instance] or set KILN_REMOTE_EXECUTOR' });
-  }
+  if (remote.executor === undefined) throw noExecutor();
   const read = async (file: string | undefined, what: string) => {
     if (file === undefined) return undefined;
     return readFile(file).catch((err: NodeJS.ErrnoException) => {

@@ -203,7 +203,6 @@ function runRecord(run: RemoteActionRun, m: ExecutedActionMetadata | undefined):
         outputUploadMs: between(m.outputUploadStartTimestamp, m.outputUploadCompletedTimestamp),
       },
     }),
-    upload: { blobs: run.upload.blobs, missing: run.upload.missing, bytes: run.upload.uploadedBytes },
   };
 }
 

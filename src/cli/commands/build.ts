@@ -1,7 +1,7 @@
 import type { BuildSummary } from '../../builder/index.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { JOBS_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, positiveInteger, sourceOptions } from '../options.js';
+import { ENGINE_OPTIONS, JOBS_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, engineOptions, positiveInteger, sourceOptions } from '../options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const build = defineCommand({
@@ -16,6 +16,7 @@ export const build = defineCommand({
     ...SIGN_KEY_OPTIONS,
     'builder-id': { type: 'string', value: 'ID', description: 'the builder id the provenance names (runDetails.builder.id; default https://kiln.example.org/builders/local/v1)' },
     ...SOURCE_OPTIONS,
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
@@ -25,6 +26,7 @@ export const build = defineCommand({
   exit: '0 built · 1 a step failed (the message names it and shows the end of its log) · 2 bad input or usage',
   async run({ values, positionals }, io) {
     const jobs = positiveInteger(values.jobs, '--jobs');
+    const engineChoice = engineOptions(values);
     const { build } = await import('../../builder/index.js');
     const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
     const out = values.out ?? 'out';
@@ -38,6 +40,7 @@ export const build = defineCommand({
         reporter,
         attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
         sources: sourceOptions(values),
+        engineChoice,
       });
       reporter.finish();
       io.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatBuild(summary, out));

@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import type { CliIO } from '../io.js';
-import { JSON_OPTIONS, SIGN_KEY_OPTIONS, positiveInteger } from '../options.js';
+import { ENGINE_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, engineOptions, positiveInteger } from '../options.js';
 
 export const check = defineCommand({
   name: 'check',
@@ -18,6 +18,7 @@ export const check = defineCommand({
     locked: { type: 'boolean', description: 'refuse to check unless kiln.lock exists and matches the recipe, as kiln build --locked' },
     jobs: { type: 'string', short: 'j', value: 'N', description: 'builds run at once (default 2)' },
     ...SIGN_KEY_OPTIONS,
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
@@ -40,6 +41,7 @@ export const check = defineCommand({
       ...(values.locked && { locked: true }),
       ...(values.raw && { raw: true }),
       jobs,
+      engineChoice: engineOptions(values),
       reporter: values.json ? undefined : progress(io),
     });
     if (values.json) io.stdout.write(JSON.stringify({ ...report.result, files: report.files }, null, 2) + '\n');

@@ -2,7 +2,7 @@ import type { RebuildResult } from '../../rebuild/index.js';
 import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, keylessOptions, positiveInteger, sourceOptions, warnIfUnanchored } from '../options.js';
+import { ENGINE_OPTIONS, JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, engineOptions, keylessOptions, positiveInteger, sourceOptions, warnIfUnanchored } from '../options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const rebuild = defineCommand({
@@ -21,6 +21,7 @@ export const rebuild = defineCommand({
     'use-cache': { type: 'boolean', description: "trust the local action cache (default: every step runs fresh; a rebuilder must not trust the original builder's cache)" },
     ...JOBS_OPTIONS,
     ...SOURCE_OPTIONS,
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
@@ -36,6 +37,7 @@ export const rebuild = defineCommand({
       inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     const jobs = positiveInteger(values.jobs, '--jobs');
+    const engineChoice = engineOptions(values);
     const insecure = values['insecure-ignore-signature'] === true;
     const keyless = keylessOptions(values);
     const { rebuild } = await import('../../rebuild/index.js');
@@ -60,6 +62,7 @@ export const rebuild = defineCommand({
         jobs,
         reporter,
         sources: sourceOptions(values),
+        engineChoice,
       });
       reporter.finish();
       if (values.json) {

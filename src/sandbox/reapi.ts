@@ -38,6 +38,8 @@ export interface ReapiEngineOptions {
 interface FarmRun {
   run: RemoteActionRun;
   durationMs: number;
+  /** Why earlier submissions of the action did not finish (a worker lost mid-action), oldest first. */
+  resubmitted: string[];
 }
 
 /**
@@ -87,7 +89,7 @@ export function createReapiEngine(options: ReapiEngineOptions): Engine {
     const plan = planRemoteAction(action, await manifestsOf(action, io.store));
     const outcome = await runOnFarm(client, action, io, { ...plan, platform: farm.platform }, options.lostWorkerRetries ?? DEFAULT_LOST_WORKER_RETRIES);
     if (!('run' in outcome)) return { ...outcome, executor: engine };
-    const { run, durationMs } = outcome;
+    const { run, durationMs, resubmitted } = outcome;
     await forwardLogs(client, run.result, io);
     const result = run.result;
     const outputTree = result.exitCode === 0 ? await fetchOutput(client, action, run, io) : undefined;
@@ -97,7 +99,7 @@ export function createReapiEngine(options: ReapiEngineOptions): Engine {
       ...(outputTree && { outputTree }),
       durationMs,
       ...(metadata && { queuedMs: between(metadata.queuedTimestamp, metadata.workerStartTimestamp) }),
-      executor: { ...engine, ...runRecord(run, metadata) },
+      executor: { ...engine, ...runRecord(run, metadata), ...(resubmitted.length > 0 && { resubmitted }) },
     };
   }
 
@@ -140,13 +142,14 @@ async function runOnFarm(
   retries: number,
 ): Promise<FarmRun | Omit<EngineResult, 'executor'>> {
   const started = Date.now();
+  const resubmitted: string[] = [];
   for (let attempt = 0; ; attempt++) {
     try {
       const run = await client.runAction(
         { layers: plan.layers, command: plan.command, platform: plan.platform, open: storeBlobOpener(io.store), ...(plan.timeoutMs !== undefined && { timeoutMs: plan.timeoutMs }) },
         { skipCacheLookup: true, ...(io.signal && { signal: io.signal }) },
       );
-      return { run, durationMs: Date.now() - started };
+      return { run, durationMs: Date.now() - started, resubmitted };
     } catch (err) {
       const e = err as ReapiError;
       if (e.code === 'KILN_REAPI_ABORTED') return { exitCode: -1, killed: 'aborted', durationMs: Date.now() - started };
@@ -154,7 +157,10 @@ async function runOnFarm(
         if (e.partialResult) await forwardLogs(client, e.partialResult, io).catch(() => undefined);
         return { exitCode: e.partialResult?.exitCode || -1, killed: 'timeout', durationMs: Date.now() - started };
       }
-      if (e.code === 'KILN_REAPI_EXECUTION' && e.grpcCode === GrpcStatus.UNAVAILABLE && attempt < retries) continue;
+      if (e.code === 'KILN_REAPI_EXECUTION' && e.grpcCode === GrpcStatus.UNAVAILABLE && attempt < retries) {
+        resubmitted.push(e.message);
+        continue;
+      }
       throw engineError(client, err, `step ${action.label} could not run on the farm`, action.label);
     }
   }

@@ -1,5 +1,4 @@
 import type { SourceOptions } from '../fetch/index.js';
-import type { RemoteEngineConfig } from '../sandbox/index.js';
 import { UsageError } from '../util/errors.js';
 import { escapeTerminal } from '../util/terminal.js';
 import type { KeylessOptions } from '../verify/index.js';
@@ -76,48 +75,4 @@ export function parseByteSize(text: string): number | undefined {
   if (!m) return undefined;
   const bytes = Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toUpperCase()]!;
   return Number.isSafeInteger(bytes) ? bytes : undefined;
-}
-
-// --- Where steps run: the engine, and a Remote Execution API farm (docs/remote-execution.md) ---
-
-export const ENGINE_OPTIONS = {
-  engine: { type: 'string', choices: ['docker', 'reapi'], description: 'where steps run: the local engine, or a Remote Execution API farm (default $KILN_ENGINE, else reapi when a remote executor is set, else docker)' },
-  'remote-executor': { type: 'string', value: 'URL', description: 'the farm that runs the steps: grpc://host:port[/instance] or grpcs://host[:port][/instance] (default $KILN_REMOTE_EXECUTOR; a bearer token comes from $KILN_REMOTE_BEARER_TOKEN only)' },
-  'remote-header': { type: 'string', multiple: true, value: 'NAME=VALUE', description: "a header sent with every call to the farm, e.g. an API key (repeatable; never recorded)" },
-  'remote-ca': { type: 'string', value: 'FILE', description: "PEM of the CA that signed the farm's certificate (default $KILN_REMOTE_CA, else the system's roots)" },
-  'remote-tls-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate, for a farm that wants mutual TLS (with --remote-tls-key)' },
-  'remote-tls-key': { type: 'string', value: 'FILE', description: 'PEM key of --remote-tls-cert' },
-  'remote-platform': { type: 'string', multiple: true, value: 'NAME=VALUE', description: "a platform property every action carries, as the farm's workers advertise (repeatable; default $KILN_REMOTE_PLATFORM, else OSFamily=linux)" },
-  'remote-privileged': { type: 'string', choices: ['local', 'refuse'], description: "where privileged actions (a debian image's assembly) run with a farm: on the local engine (default) or nowhere" },
-} as const satisfies Record<string, OptionSpec>;
-
-/** The engine flags as `build()`'s `engine` settings; flags left out fall back to the environment. */
-export function engineOptions(values: {
-  engine?: string; 'remote-executor'?: string; 'remote-header'?: string[]; 'remote-ca'?: string; 'remote-tls-cert'?: string; 'remote-tls-key'?: string;
-  'remote-platform'?: string[]; 'remote-privileged'?: string;
-}): { kind?: string; remote: RemoteEngineConfig } {
-  const pairs = (list: string[] | undefined, flag: string) => {
-    if (list === undefined) return undefined;
-    const out: Record<string, string> = {};
-    for (const pair of list) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UsageError(`${flag} takes NAME=VALUE, got "${pair}"`);
-      out[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-    return out;
-  };
-  if ((values['remote-tls-cert'] === undefined) !== (values['remote-tls-key'] === undefined)) throw new UsageError('--remote-tls-cert and --remote-tls-key go together');
-  const headers = pairs(values['remote-header'], '--remote-header');
-  const platform = pairs(values['remote-platform'], '--remote-platform');
-  return {
-    ...(values.engine !== undefined && { kind: values.engine }),
-    remote: {
-      ...(values['remote-executor'] !== undefined && { executor: values['remote-executor'] }),
-      ...(headers && { headers }),
-      ...(values['remote-ca'] !== undefined && { caFile: values['remote-ca'] }),
-      ...(values['remote-tls-cert'] !== undefined && { certFile: values['remote-tls-cert'], keyFile: values['remote-tls-key'] }),
-      ...(platform && { platform }),
-      ...(values['remote-privileged'] !== undefined && { privileged: values['remote-privileged'] as 'local' | 'refuse' }),
-    },
-  };
 }

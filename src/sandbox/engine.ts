@@ -23,6 +23,8 @@ export interface RemoteEngineConfig {
   headers?: Record<string, string>;
   /** Sent as `authorization: Bearer …`, over TLS only. Never recorded anywhere. */
   bearerToken?: string;
+  /** A file holding the bearer token (read when the engine is made; wins over `bearerToken`). */
+  bearerTokenFile?: string;
   /** Platform properties every action carries; default `OSFamily=linux`. */
   platform?: Record<string, string>;
   /** `uid:gid` the farm runs commands as (default 1000:1000); actions for another user are refused. */
@@ -73,7 +75,7 @@ export function resolveRemoteConfig(remote: RemoteEngineConfig = {}, env: NodeJS
   const fromEnv = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   const executor = remote.executor ?? fromEnv('KILN_REMOTE_EXECUTOR');
   const caFile = remote.caFile ?? fromEnv('KILN_REMOTE_CA');
-  const bearerToken = remote.bearerToken ?? fromEnv('KILN_REMOTE_BEARER_TOKEN');
+  const bearerToken = remote.bearerToken ?? (remote.bearerTokenFile === undefined ? fromEnv('KILN_REMOTE_BEARER_TOKEN') : undefined);
   const platformText = fromEnv('KILN_REMOTE_PLATFORM');
   const platform = remote.platform ?? (platformText === undefined ? undefined : parseKeyValues(platformText.split(','), 'KILN_REMOTE_PLATFORM'));
   return {
@@ -121,7 +123,10 @@ async function createRemoteEngine(profile: SandboxProfile, remote: RemoteEngineC
       throw new SandboxError('KILN_SANDBOX_BAD_ENGINE', `cannot read the remote executor's ${what} ${file}: ${err.code ?? err.message}`, { cause: err, where: { file } });
     });
   };
-  const [ca, cert, key] = await Promise.all([read(remote.caFile, 'CA'), read(remote.certFile, 'client certificate'), read(remote.keyFile, 'client key')]);
+  const [ca, cert, key, tokenFile] = await Promise.all([
+    read(remote.caFile, 'CA'), read(remote.certFile, 'client certificate'), read(remote.keyFile, 'client key'), read(remote.bearerTokenFile, 'bearer token file'),
+  ]);
+  const bearerToken = tokenFile ? tokenFile.toString('utf8').trim() : remote.bearerToken;
   const tls = ca || cert || key ? { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) } : undefined;
   const { createReapiEngine } = await import('./reapi.js');
   return createReapiEngine({
@@ -130,7 +135,7 @@ async function createRemoteEngine(profile: SandboxProfile, remote: RemoteEngineC
       endpoint: remote.executor,
       ...(tls && { tls }),
       ...(remote.headers && { headers: remote.headers }),
-      ...(remote.bearerToken !== undefined && { bearerToken: remote.bearerToken }),
+      ...(bearerToken !== undefined && { bearerToken }),
     },
     ...(remote.platform && { platform: remote.platform }),
     ...(remote.user !== undefined && { user: remote.user }),

@@ -1,7 +1,8 @@
 import type { BuildSummary } from '../../builder/index.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { ENGINE_OPTIONS, JOBS_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, engineOptions, positiveInteger, sourceOptions } from '../options.js';
+import { JOBS_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, positiveInteger, sourceOptions } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const build = defineCommand({

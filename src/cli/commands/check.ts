@@ -4,7 +4,8 @@ import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import type { CliIO } from '../io.js';
-import { ENGINE_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, engineOptions, positiveInteger } from '../options.js';
+import { JSON_OPTIONS, SIGN_KEY_OPTIONS, positiveInteger } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 
 export const check = defineCommand({
   name: 'check',

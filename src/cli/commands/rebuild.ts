@@ -2,7 +2,8 @@ import type { RebuildResult } from '../../rebuild/index.js';
 import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { ENGINE_OPTIONS, JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, engineOptions, keylessOptions, positiveInteger, sourceOptions, warnIfUnanchored } from '../options.js';
+import { JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, keylessOptions, positiveInteger, sourceOptions, warnIfUnanchored } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const rebuild = defineCommand({

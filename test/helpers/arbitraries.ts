@@ -1,11 +1,15 @@
+import { isKilnError } from '../../src/util/errors.js';
 // fast-check arbitraries for the attestation formats an attacker hands kiln: mostly-valid
 // shapes with hostile values, so properties reach past the first `typeof` check, mixed with
 // plain noise. Runs are bounded (RUNS) so CI stays fast.
 import fc from 'fast-check';
 import { PAYLOAD_TYPE_INTOTO, PREDICATE_SLSA_PROVENANCE_V1, PREDICATE_SLSA_VSA_V1, STATEMENT_TYPE_V1 } from '../../src/attest/index.js';
 
-/** Cases per property: enough to find shallow crashes, small enough for every CI run. */
-export const RUNS = 200;
+/**
+ * Cases per property: enough to find shallow crashes, small enough for every CI run.
+ * KILN_PROPERTY_RUNS raises it for a deeper hunt (`KILN_PROPERTY_RUNS=20000 node dist/test/…`).
+ */
+export const RUNS = Number(process.env.KILN_PROPERTY_RUNS ?? 200);
 
 const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF');
 export const hex = (length: number) => fc.string({ unit: hexChar, minLength: length, maxLength: length });
@@ -85,3 +89,19 @@ export const envelopeText = fc.oneof(
   fc.json(),
   fc.string(),
 );
+
+/**
+ * Runs `fn` for a property: a result or a KilnError is an answer, anything else (a crash, a
+ * bare TypeError) fails the property, and so does taking longer than `maxMs`.
+ */
+export function answersOrKilnError(fn: () => unknown, maxMs: number): boolean {
+  const t0 = performance.now();
+  try {
+    fn();
+  } catch (err) {
+    if (!isKilnError(err)) throw err;
+  }
+  const ms = performance.now() - t0;
+  if (ms > maxMs) throw new Error(`took ${ms.toFixed(0)} ms`);
+  return true;
+}

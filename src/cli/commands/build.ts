@@ -23,6 +23,7 @@ export const build = defineCommand({
   notes: [
     'recipe: a kiln.yaml, or a folder holding one (default: the current folder).',
     'Fetches every input (store, mirrors, upstream, snapshot: docs/mirrors.md), runs the steps (independent ones in parallel), and exports the artifacts, build.json, the provenance and the SBOM to --out. A step whose action key is in the cache does not run.',
+    '--engine reapi: each step runs on a Remote Execution API farm (privileged actions, a debian image\'s assembly, stay local); the provenance names each step\'s worker and Action digest (docs/remote-execution.md).',
   ],
   exit: '0 built · 1 a step failed (the message names it and shows the end of its log) · 2 bad input or usage',
   async run({ values, positionals }, io) {

@@ -25,6 +25,7 @@ export const check = defineCommand({
   notes: [
     'Builds twice under identical conditions and once under varied ones (sandbox/variations.yaml says what each changes), then names the variation that changes an artifact (each alone, bisection when only a combination does); "not deterministic" when even the identical builds differ.',
     'Writes <name>.check.json, a check statement (docs/predicates/check-v1.md; signed with a key) and a diff page per culprit.',
+    '--engine reapi: the builds run on a Remote Execution API farm; variations it cannot apply (uid/gid, hostname, CPUs, in-memory folders) are reported unavailable.',
   ],
   exit: '0 reproducible · 1 not deterministic, or sensitive to a variation · 2 bad input or usage',
   async run({ values, positionals }, io) {

@@ -28,6 +28,7 @@ export const rebuild = defineCommand({
   notes: [
     'trust: --key PUB…, or --trusted-root FILE with --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --insecure-ignore-signature.',
     'The provenance is verified as `kiln verify` does, then the embedded recipe is rebuilt from the recorded inputs and each subject compared with the rebuilt artifact.',
+    '--engine reapi: the steps run on a Remote Execution API farm; the VSA names it (verifier.version.engine).',
   ],
   exit: '0 reproduced · 1 not reproduced, or the provenance refused · 2 bad input or usage',
   async run({ values, positionals }, io) {

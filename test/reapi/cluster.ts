@@ -82,13 +82,17 @@ export interface DedicatedCluster {
  */
 export function startDedicatedCluster(): DedicatedCluster {
   const script = join(repoRoot(), 'scripts', 'buildbarn.sh');
+  let failure = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const base = 20000 + 10 * Math.floor(Math.random() * 1000);
     const env = { ...process.env, KILN_BB_PORT_BASE: String(base), KILN_BB_STATE: join(tmpdir(), `kiln-buildbarn-test-${base}-${process.pid}`) };
     const start = spawnSync('bash', [script, 'start'], { encoding: 'utf8', env, timeout: 30 * 60_000 });
     if (start.status !== 0) {
-      if (/is taken/.test(start.stderr)) continue;
-      throw new Error(`scripts/buildbarn.sh start (port base ${base}) failed:\n${start.stderr}`);
+      // A port taken between the script's check and the bind (another session's cluster) is
+      // one cause; a failed start stops what it started, so the next try starts clean.
+      failure = `scripts/buildbarn.sh start (port base ${base}) failed:\n${start.stderr}`;
+      process.stderr.write(`${failure}\n(trying other ports)\n`);
+      continue;
     }
     const state = env.KILN_BB_STATE;
     return {
@@ -100,5 +104,5 @@ export function startDedicatedCluster(): DedicatedCluster {
       },
     };
   }
-  throw new Error('no free port base for a dedicated Buildbarn cluster after 5 tries');
+  throw new Error(`no dedicated Buildbarn cluster after 5 tries; the last: ${failure}`);
 }

@@ -41,80 +41,105 @@ export interface ArReaderOptions {
  * and the name at the start of the body.
  */
 export function readAr(raw: Reader, options: ArReaderOptions): ArReader {
-  const { label } = options;
-  const corrupt = options.corrupt ?? ((message: string) => new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: ${message}`, { label }));
-  const invalid = (what: string) => corrupt(`not a valid ar archive: ${what}`);
-  let started = false;
-  let ended = false;
-  let skipCurrent: (() => Promise<void>) | undefined;
-  let names: Buffer | undefined;
+  return new ArStream(raw, options);
+}
 
-  async function next(): Promise<ArEntry | undefined> {
-    if (skipCurrent !== undefined) {
-      const skip = skipCurrent;
-      skipCurrent = undefined;
-      await skip();
-    }
-    if (ended) return undefined;
-    if (!started) {
-      started = true;
-      if ((await raw.read(AR_MAGIC.length)).toString('latin1') !== AR_MAGIC) throw invalid('bad magic');
+/** The fields of one member header; undefined when it is not one. */
+export function parseArHeader(block: Buffer): { name: string; size: number; mtime?: number; uid?: number; gid?: number; mode?: number } | undefined {
+  if (block.length < AR_HEADER_BYTES || block.toString('latin1', 58, 60) !== '`\n') return undefined;
+  const field = (from: number, to: number) => block.toString('latin1', from, to).trim();
+  const number = (text: string, radix: number) => (text === '' ? undefined : parseInt(text, radix));
+  const sizeText = field(48, 58);
+  if (!/^\d+$/.test(sizeText)) return undefined;
+  return {
+    name: block.toString('utf8', 0, 16).trimEnd(),
+    size: Number(sizeText),
+    mtime: number(field(16, 28), 10),
+    uid: number(field(28, 34), 10),
+    gid: number(field(34, 40), 10),
+    mode: number(field(40, 48), 8),
+  };
+}
+
+/** The reader's state between members: the GNU long-name table once read. */
+class ArStream implements ArReader {
+  private started = false;
+  private ended = false;
+  private skipCurrent: (() => Promise<void>) | undefined;
+  private names: Buffer | undefined;
+  private readonly invalid: (what: string) => Error;
+
+  constructor(
+    private readonly raw: Reader,
+    options: ArReaderOptions,
+  ) {
+    const { label } = options;
+    const corrupt = options.corrupt ?? ((message: string) => new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: ${message}`, { label }));
+    this.invalid = (what) => corrupt(`not a valid ar archive: ${what}`);
+  }
+
+  async next(): Promise<ArEntry | undefined> {
+    const skip = this.skipCurrent;
+    this.skipCurrent = undefined;
+    await skip?.();
+    if (this.ended) return undefined;
+    if (!this.started) {
+      this.started = true;
+      if ((await this.raw.read(AR_MAGIC.length)).toString('latin1') !== AR_MAGIC) throw this.invalid('bad magic');
     }
     for (;;) {
-      const block = await raw.read(AR_HEADER_BYTES);
+      const block = await this.raw.read(AR_HEADER_BYTES);
       if (block.length === 0) {
-        ended = true;
+        this.ended = true;
         return undefined;
       }
-      if (block.length < AR_HEADER_BYTES || block.toString('latin1', 58, 60) !== '`\n') throw invalid('bad member header');
-      const field = (from: number, to: number) => block.toString('latin1', from, to).trim();
-      const sizeText = field(48, 58);
-      if (!/^\d+$/.test(sizeText)) throw invalid(`bad member size ${JSON.stringify(sizeText)}`);
-      let size = Number(sizeText);
-      // Members start at even offsets: an odd-sized one is followed by a pad byte (not checked: some writers leave the last one out).
-      const pad = size % 2;
-      let name = block.toString('utf8', 0, 16).trimEnd();
-      if (name === '//') {
-        if (size > MAX_AR_NAME_TABLE) throw invalid(`a long-name table of ${size} bytes (at most ${MAX_AR_NAME_TABLE})`);
-        names = await raw.read(size);
-        if (names.length < size) throw invalid('truncated long-name table');
-        await raw.skip(pad);
+      const header = parseArHeader(block);
+      if (header === undefined) throw this.invalid('bad member header');
+      // Members start at even offsets: an odd-sized one is followed by a pad byte (not
+      // checked: some writers leave out the last one).
+      const pad = header.size % 2;
+      if (header.name === '//') {
+        await this.readNameTable(header.size);
+        await this.raw.skip(pad);
         continue;
       }
-      if (/^#1\/\d+$/.test(name)) {
-        const length = Number(name.slice(3));
-        if (length > size) throw invalid('BSD name longer than its member');
-        const written = await raw.read(length);
-        if (written.length < length) throw invalid('truncated BSD name');
-        name = written.toString('utf8').replace(/\0+$/, '');
-        size -= length;
-      } else if (/^\/\d+$/.test(name) && names !== undefined) {
-        const at = Number(name.slice(1));
-        const end = names.indexOf('/\n', at);
-        name = names.toString('utf8', at, end === -1 ? names.length : end);
-      } else if (name !== '/' && name.endsWith('/')) {
-        name = name.slice(0, -1);
-      }
-      const number = (text: string, radix: number) => (text === '' ? undefined : parseInt(text, radix));
-      const member = boundedReader(raw, size, (missing) => invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
-      skipCurrent = async () => {
+      const { name, nameBytes } = await this.memberName(header);
+      const size = header.size - nameBytes;
+      const member = boundedReader(this.raw, size, (missing) => this.invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
+      this.skipCurrent = async () => {
         const left = member.left();
-        if ((await raw.skip(left)) < left) throw invalid(`member ${JSON.stringify(name)} is truncated`);
-        await raw.skip(pad);
+        if ((await this.raw.skip(left)) < left) throw this.invalid(`member ${JSON.stringify(name)} is truncated`);
+        await this.raw.skip(pad);
       };
-      return {
-        name,
-        mtime: number(field(16, 28), 10),
-        uid: number(field(28, 34), 10),
-        gid: number(field(34, 40), 10),
-        mode: number(field(40, 48), 8),
-        size,
-        body: member.reader,
-      };
+      return { name, mtime: header.mtime, uid: header.uid, gid: header.gid, mode: header.mode, size, body: member.reader };
     }
   }
 
-  return { next };
+  /** GNU: the long-name table, kept (copied: the reader may reuse its buffers). */
+  private async readNameTable(size: number): Promise<void> {
+    if (size > MAX_AR_NAME_TABLE) throw this.invalid(`a long-name table of ${size} bytes (at most ${MAX_AR_NAME_TABLE})`);
+    const table = await this.raw.read(size);
+    if (table.length < size) throw this.invalid('truncated long-name table');
+    this.names = Buffer.from(table);
+  }
+
+  /** The member's name, and how many bytes of its body it took (BSD keeps it there). */
+  private async memberName(header: { name: string; size: number }): Promise<{ name: string; nameBytes: number }> {
+    const { name, size } = header;
+    if (/^#1\/\d+$/.test(name)) {
+      const length = Number(name.slice(3));
+      if (length > size) throw this.invalid('BSD name longer than its member');
+      const written = await this.raw.read(length);
+      if (written.length < length) throw this.invalid('truncated BSD name');
+      return { name: written.toString('utf8').replace(/\0+$/, ''), nameBytes: length };
+    }
+    if (/^\/\d+$/.test(name) && this.names !== undefined) {
+      const at = Number(name.slice(1));
+      const end = this.names.indexOf('/\n', at);
+      return { name: this.names.toString('utf8', at, end === -1 ? this.names.length : end), nameBytes: 0 };
+    }
+    return { name: name !== '/' && name.endsWith('/') ? name.slice(0, -1) : name, nameBytes: 0 };
+  }
 }
 
 export interface ArMember {

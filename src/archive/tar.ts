@@ -72,98 +72,127 @@ const ZERO_BLOCK = Buffer.alloc(TAR_BLOCK);
  * between entries is tolerated (GNU tar warns); one cut inside a header or a member is not.
  */
 export function readTar(raw: Reader, options: TarReaderOptions): TarReader {
-  const { label } = options;
-  const corrupt = options.corrupt ?? ((message: string) => new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: ${message}`, { label }));
-  const invalid = (what: string) => corrupt(`not a valid tar: ${what}`);
-  /** Offset of the next header block. */
-  let position = 0;
-  let ended = false;
-  let skipCurrent: (() => Promise<void>) | undefined;
-  let globalPax: ReadonlyMap<string, string> = new Map();
+  return new TarStream(raw, options);
+}
 
-  async function skipExactly(n: number, what: string): Promise<void> {
-    if ((await raw.skip(n)) < n) throw invalid(what);
+/** What the metadata headers before an entry said of it. */
+interface LeadingRecords {
+  pax: Map<string, string>;
+  longName?: string;
+  longLink?: string;
+  /** Bytes of those records, against MAX_TAR_ENTRY_METADATA_BYTES. */
+  bytes: number;
+}
+
+/** The reader's state between entries: where the next header is, the global records in force. */
+class TarStream implements TarReader {
+  /** Offset of the next header block. */
+  private position = 0;
+  private ended = false;
+  private skipCurrent: (() => Promise<void>) | undefined;
+  private globalPax: ReadonlyMap<string, string> = new Map();
+  private readonly invalid: (what: string) => Error;
+
+  constructor(
+    private readonly raw: Reader,
+    options: TarReaderOptions,
+  ) {
+    const { label } = options;
+    const corrupt = options.corrupt ?? ((message: string) => new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: ${message}`, { label }));
+    this.invalid = (what) => corrupt(`not a valid tar: ${what}`);
+  }
+
+  async next(): Promise<TarEntry | undefined> {
+    const skip = this.skipCurrent;
+    this.skipCurrent = undefined;
+    await skip?.();
+    if (this.ended) return undefined;
+    const leading: LeadingRecords = { pax: new Map(), bytes: 0 };
+    for (;;) {
+      const header = await this.nextHeader(leading.bytes > 0);
+      if (header === undefined) return undefined;
+      if (!(await this.readMetadata(header, leading))) return this.entry(header, leading);
+    }
+  }
+
+  /** The next header block, parsed; undefined at the end of the archive. */
+  private async nextHeader(afterMetadata: boolean): Promise<TarHeaderBlock | undefined> {
+    const at = this.position;
+    const block = await this.raw.read(TAR_BLOCK);
+    if (block.length === 0 && !afterMetadata) this.ended = true;
+    else if (block.length === 0) throw this.invalid('the archive ends after a metadata record');
+    else if (block.length < TAR_BLOCK) throw this.invalid('truncated header');
+    else if (block.equals(ZERO_BLOCK)) this.ended = true;
+    if (this.ended) return undefined;
+    if (!tarChecksumValid(block)) throw this.invalid(`bad header checksum at offset ${at}`);
+    const header = parseTarHeader(block);
+    if (!Number.isSafeInteger(header.size) || header.size < 0) throw this.invalid(`bad size field at offset ${at}`);
+    this.position += TAR_BLOCK;
+    return header;
+  }
+
+  /** Reads a metadata header's record into `leading` (or the global records); false for any other header. */
+  private async readMetadata(header: TarHeaderBlock, leading: LeadingRecords): Promise<boolean> {
+    const budgetLeft = MAX_TAR_ENTRY_METADATA_BYTES - leading.bytes;
+    switch (header.typeflag) {
+      case 'x':
+        for (const [key, value] of parsePax(await this.record(header, budgetLeft))) leading.pax.set(key, value);
+        break;
+      case 'L':
+        leading.longName = cStringOf(await this.record(header, budgetLeft));
+        break;
+      case 'K':
+        leading.longLink = cStringOf(await this.record(header, budgetLeft));
+        break;
+      case 'g':
+        this.globalPax = mergeGlobal(this.globalPax, parsePax(await this.record(header, MAX_TAR_RECORD_BYTES)), this.invalid);
+        return true;
+      default:
+        return false;
+    }
+    leading.bytes += header.size;
+    return true;
   }
 
   /** A metadata record's body, within its budget, padding skipped. */
-  async function record(header: TarHeaderBlock, budgetLeft: number): Promise<Buffer> {
+  private async record(header: TarHeaderBlock, budgetLeft: number): Promise<Buffer> {
     const { size } = header;
     if (size > MAX_TAR_RECORD_BYTES || size > budgetLeft) {
-      throw invalid(`a metadata record of ${size} bytes at offset ${position - TAR_BLOCK}, past the budget (${MAX_TAR_RECORD_BYTES} bytes a record, ${MAX_TAR_ENTRY_METADATA_BYTES} for the records of one entry)`);
+      throw this.invalid(
+        `a metadata record of ${size} bytes at offset ${this.position - TAR_BLOCK}, past the budget (${MAX_TAR_RECORD_BYTES} bytes a record, ${MAX_TAR_ENTRY_METADATA_BYTES} for the records of one entry)`,
+      );
     }
-    const data = await raw.read(size);
-    if (data.length < size) throw invalid('truncated metadata record');
-    await skipExactly(padding(size), 'truncated metadata record');
-    position += size + padding(size);
+    const data = await this.raw.read(size);
+    if (data.length < size) throw this.invalid('truncated metadata record');
+    await this.skipExactly(padding(size), 'truncated metadata record');
+    this.position += size + padding(size);
     return data;
   }
 
-  async function next(): Promise<TarEntry | undefined> {
-    if (skipCurrent !== undefined) {
-      const skip = skipCurrent;
-      skipCurrent = undefined;
-      await skip();
-    }
-    if (ended) return undefined;
-    const pax = new Map<string, string>();
-    let longName: string | undefined;
-    let longLink: string | undefined;
-    let metadataBytes = 0;
-    for (;;) {
-      const block = await raw.read(TAR_BLOCK);
-      if (block.length === 0) {
-        if (metadataBytes > 0) throw invalid('the archive ends after a metadata record');
-        ended = true;
-        return undefined;
-      }
-      if (block.length < TAR_BLOCK) throw invalid('truncated header');
-      if (block.equals(ZERO_BLOCK)) {
-        ended = true;
-        return undefined;
-      }
-      if (!tarChecksumValid(block)) throw invalid(`bad header checksum at offset ${position}`);
-      const header = parseTarHeader(block);
-      position += TAR_BLOCK;
-      if (!Number.isSafeInteger(header.size) || header.size < 0) throw invalid(`bad size field at offset ${position - TAR_BLOCK}`);
-      switch (header.typeflag) {
-        case 'x':
-          for (const [key, value] of parsePax(await record(header, MAX_TAR_ENTRY_METADATA_BYTES - metadataBytes))) pax.set(key, value);
-          metadataBytes += header.size;
-          continue;
-        case 'g':
-          globalPax = mergeGlobal(globalPax, parsePax(await record(header, MAX_TAR_RECORD_BYTES)), invalid);
-          continue;
-        case 'L':
-          longName = cStringOf(await record(header, MAX_TAR_ENTRY_METADATA_BYTES - metadataBytes));
-          metadataBytes += header.size;
-          continue;
-        case 'K':
-          longLink = cStringOf(await record(header, MAX_TAR_ENTRY_METADATA_BYTES - metadataBytes));
-          metadataBytes += header.size;
-          continue;
-      }
-      const fields = entryFields(header, pax, globalPax, longName, longLink, position, invalid);
-      const { name, size } = fields;
-      const member = boundedReader(raw, size, (missing) => invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
-      position += size + padding(size);
-      skipCurrent = () => skipExactly(member.left() + padding(size), `member ${JSON.stringify(name)} is truncated`);
-      return { ...fields, body: member.reader };
-    }
+  /** The entry an entry header opens; its body is the next `size` bytes of the archive. */
+  private entry(header: TarHeaderBlock, leading: LeadingRecords): TarEntry {
+    const fields = entryFields(header, leading, this.globalPax, this.position, this.invalid);
+    const { name, size } = fields;
+    const member = boundedReader(this.raw, size, (missing) => this.invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
+    this.position += size + padding(size);
+    this.skipCurrent = () => this.skipExactly(member.left() + padding(size), `member ${JSON.stringify(name)} is truncated`);
+    return { ...fields, body: member.reader };
   }
 
-  return { next };
+  private async skipExactly(n: number, what: string): Promise<void> {
+    if ((await this.raw.skip(n)) < n) throw this.invalid(what);
+  }
 }
 
 /** What one header says of its entry once the records before it apply. */
 function entryFields(
   header: TarHeaderBlock,
-  pax: ReadonlyMap<string, string>,
+  leading: LeadingRecords,
   globalPax: ReadonlyMap<string, string>,
-  longName: string | undefined,
-  longLink: string | undefined,
   offset: number,
   invalid: (what: string) => Error,
 ): Omit<TarEntry, 'body'> {
+  const { pax, longName, longLink } = leading;
   const record = (key: string): string | undefined => {
     const value = pax.has(key) ? pax.get(key) : globalPax.get(key);
     return value === '' ? undefined : value;

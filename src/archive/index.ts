@@ -8,6 +8,15 @@ export { detectArchiveFormat, detectFormat, FORMAT_HEAD_BYTES } from './format.j
 export type { ContentFormat } from './format.js';
 export { unpackArchive } from './unpack.js';
 export type { UnpackOptions } from './unpack.js';
+export { Reader } from './reader.js';
+export { readTar } from './tar.js';
+export type { TarEntry, TarEntryType, TarReader, TarReaderOptions } from './tar.js';
+export { readAr } from './ar.js';
+export type { ArEntry, ArReader, ArReaderOptions } from './ar.js';
+export { openZip } from './zip.js';
+export type { ZipArchive, ZipEntry, ZipEntryType } from './zip.js';
+export { openFileRange } from './range.js';
+export type { RangeSource } from './range.js';
 export { packLayers, planPack, writeTreeTar } from './pack.js';
 export type { PackEntry } from './pack.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES, normalizeBlob, normalizeTree } from './normalize.js';

@@ -1,4 +1,4 @@
-import { Reader } from '../archive/reader.js';
+import type { Reader } from '../archive/reader.js';
 import { readTar, type TarEntry, type TarEntryType } from '../archive/tar.js';
 import type { ContainerEntry, EntryMeta, EntryStream } from './entries.js';
 import { DiffError } from './errors.js';

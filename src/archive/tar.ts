@@ -39,8 +39,9 @@ export interface TarEntry {
   linkname: string;
   devmajor: number;
   devminor: number;
-  /** The pax records of this entry (local: an empty value unsets a global one) and those in force from global headers. */
+  /** This entry's own pax records (an empty value unsets a global one). */
   pax: ReadonlyMap<string, string>;
+  /** The global pax records in force (shared by the entries that follow a global header). */
   globalPax: ReadonlyMap<string, string>;
   /** Offset of the entry's first data byte from the start of the tar: random access reads it there again. */
   offset: number;
@@ -270,6 +271,6 @@ function entryType(typeflag: string): TarEntryType {
   }
 }
 
-export function padding(size: number): number {
+function padding(size: number): number {
   return (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
 }

@@ -62,6 +62,10 @@ export interface TarReaderOptions {
 }
 
 const ZERO_BLOCK = Buffer.alloc(TAR_BLOCK);
+/** Typeflags of headers that describe the next entry rather than one of their own. */
+const METADATA_TYPEFLAGS = new Set(['x', 'g', 'L', 'K']);
+/** The pax records of an entry that has none (shared, never written to). */
+const NO_RECORDS: Map<string, string> = new Map();
 
 /**
  * The one tar reader of kiln (ingest, normalization, kiln diff): ustar with its prefix, GNU
@@ -104,22 +108,24 @@ class TarStream implements TarReader {
   }
 
   async next(): Promise<TarEntry | undefined> {
-    const skip = this.skipCurrent;
-    this.skipCurrent = undefined;
-    await skip?.();
+    if (this.skipCurrent !== undefined) {
+      const skip = this.skipCurrent;
+      this.skipCurrent = undefined;
+      await skip();
+    }
     if (this.ended) return undefined;
-    const leading: LeadingRecords = { pax: new Map(), bytes: 0 };
+    const leading: LeadingRecords = { pax: NO_RECORDS, bytes: 0 };
     for (;;) {
-      const header = await this.nextHeader(leading.bytes > 0);
+      const header = this.header(await this.raw.read(TAR_BLOCK), leading.bytes > 0);
       if (header === undefined) return undefined;
-      if (!(await this.readMetadata(header, leading))) return this.entry(header, leading);
+      if (!METADATA_TYPEFLAGS.has(header.typeflag)) return this.entry(header, leading);
+      await this.readMetadata(header, leading);
     }
   }
 
-  /** The next header block, parsed; undefined at the end of the archive. */
-  private async nextHeader(afterMetadata: boolean): Promise<TarHeaderBlock | undefined> {
+  /** The header in `block`, parsed; undefined at the end of the archive. */
+  private header(block: Buffer, afterMetadata: boolean): TarHeaderBlock | undefined {
     const at = this.position;
-    const block = await this.raw.read(TAR_BLOCK);
     if (block.length === 0 && !afterMetadata) this.ended = true;
     else if (block.length === 0) throw this.invalid('the archive ends after a metadata record');
     else if (block.length < TAR_BLOCK) throw this.invalid('truncated header');
@@ -132,11 +138,12 @@ class TarStream implements TarReader {
     return header;
   }
 
-  /** Reads a metadata header's record into `leading` (or the global records); false for any other header. */
-  private async readMetadata(header: TarHeaderBlock, leading: LeadingRecords): Promise<boolean> {
+  /** Reads a metadata header's record into `leading`, or into the global records. */
+  private async readMetadata(header: TarHeaderBlock, leading: LeadingRecords): Promise<void> {
     const budgetLeft = MAX_TAR_ENTRY_METADATA_BYTES - leading.bytes;
     switch (header.typeflag) {
       case 'x':
+        if (leading.pax === NO_RECORDS) leading.pax = new Map();
         for (const [key, value] of parsePax(await this.record(header, budgetLeft))) leading.pax.set(key, value);
         break;
       case 'L':
@@ -147,12 +154,9 @@ class TarStream implements TarReader {
         break;
       case 'g':
         this.globalPax = mergeGlobal(this.globalPax, parsePax(await this.record(header, MAX_TAR_RECORD_BYTES)), this.invalid);
-        return true;
-      default:
-        return false;
+        return;
     }
     leading.bytes += header.size;
-    return true;
   }
 
   /** A metadata record's body, within its budget, padding skipped. */
@@ -172,12 +176,13 @@ class TarStream implements TarReader {
 
   /** The entry an entry header opens; its body is the next `size` bytes of the archive. */
   private entry(header: TarHeaderBlock, leading: LeadingRecords): TarEntry {
-    const fields = entryFields(header, leading, this.globalPax, this.position, this.invalid);
-    const { name, size } = fields;
-    const member = boundedReader(this.raw, size, (missing) => this.invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
-    this.position += size + padding(size);
-    this.skipCurrent = () => this.skipExactly(member.left() + padding(size), `member ${JSON.stringify(name)} is truncated`);
-    return { ...fields, body: member.reader };
+    const entry = toEntry(header, leading, this.globalPax, this.position, this.invalid, (name, size) => {
+      const member = boundedReader(this.raw, size, (missing) => this.invalid(`member ${JSON.stringify(name)} is truncated (${missing} of ${size} bytes missing)`));
+      this.skipCurrent = () => this.skipExactly(member.left() + padding(size), `member ${JSON.stringify(name)} is truncated`);
+      return member.reader;
+    });
+    this.position += entry.size + padding(entry.size);
+    return entry;
   }
 
   private async skipExactly(n: number, what: string): Promise<void> {
@@ -185,14 +190,15 @@ class TarStream implements TarReader {
   }
 }
 
-/** What one header says of its entry once the records before it apply. */
-function entryFields(
+/** The entry one header describes once the records before it apply; `body` opens its data. */
+function toEntry(
   header: TarHeaderBlock,
   leading: LeadingRecords,
   globalPax: ReadonlyMap<string, string>,
   offset: number,
   invalid: (what: string) => Error,
-): Omit<TarEntry, 'body'> {
+  body: (name: string, size: number) => Reader,
+): TarEntry {
   const { pax, longName, longLink } = leading;
   const record = (key: string): string | undefined => {
     const value = pax.has(key) ? pax.get(key) : globalPax.get(key);
@@ -231,6 +237,7 @@ function entryFields(
     pax,
     globalPax,
     offset,
+    body: body(name, size),
   };
 }
 

@@ -29,24 +29,16 @@ export function tarEntries(raw: Reader, label: string): EntryStream {
 
 function tarMeta(entry: TarEntry): EntryMeta {
   const type = ENTRY_TYPES[entry.type];
-  const meta: EntryMeta = {
-    type,
-    mode: entry.mode & 0o7777,
-    uid: entry.uid,
-    gid: entry.gid,
-    uname: entry.uname,
-    gname: entry.gname,
-    mtime: entry.mtime,
-    ...(entry.atime !== undefined && { atime: entry.atime }),
-    ...(entry.ctime !== undefined && { ctime: entry.ctime }),
-    ...((type === 'symlink' || type === 'hardlink') && { linkTarget: entry.linkname }),
-  };
-  const extra: Record<string, string> = {};
-  if (type === 'character-device' || type === 'block-device') extra.device = `${entry.devmajor},${entry.devminor}`;
+  const meta: EntryMeta = { type, mode: entry.mode & 0o7777, uid: entry.uid, gid: entry.gid, uname: entry.uname, gname: entry.gname, mtime: entry.mtime };
+  if (entry.atime !== undefined) meta.atime = entry.atime;
+  if (entry.ctime !== undefined) meta.ctime = entry.ctime;
+  if (type === 'symlink' || type === 'hardlink') meta.linkTarget = entry.linkname;
+  let extra: Record<string, string> | undefined;
+  if (type === 'character-device' || type === 'block-device') (extra ??= {}).device = `${entry.devmajor},${entry.devminor}`;
   for (const records of [entry.globalPax, entry.pax]) {
-    for (const [key, value] of records) if (!PAX_FIELDS.has(key)) extra[`pax ${key}`] = value;
+    for (const [key, value] of records) if (!PAX_FIELDS.has(key)) (extra ??= {})[`pax ${key}`] = value;
   }
-  if (Object.keys(extra).length > 0) meta.extra = extra;
+  if (extra !== undefined) meta.extra = extra;
   return meta;
 }
 

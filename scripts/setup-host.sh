@@ -6,7 +6,8 @@
 #    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write),
 #    dpkg-dev and apt-utils (tests build a local Debian archive on 127.0.0.1 with dpkg-deb,
 #    dpkg-scanpackages and apt-ftparchive), python3-venv (scripts/test-peers.sh installs the
-#    Python interop peers in a venv);
+#    Python interop peers in a venv), libfaketime (kiln check injects it for its shifted clock),
+#    patch, openssl and curl (scripts/buildbarn.sh: the REAPI tests' Buildbarn cluster);
 #  - starts dockerd when no engine answers, and waits for it.
 set -euo pipefail
 
@@ -28,6 +29,13 @@ command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
 command -v apt-ftparchive >/dev/null 2>&1 || need+=(apt-utils)
 # scripts/test-peers.sh makes a venv for the Python test peers (Debian splits ensurepip out)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# tests only: the libfaketime `kiln check` injects into images without their own (time variation)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(libfaketime)
+# tests only: scripts/buildbarn.sh (a local Buildbarn cluster, built with the machine's Go) patches
+# Buildbarn's dependencies as its Bazel build does, makes a TLS pair, polls the scheduler's page
+command -v patch >/dev/null 2>&1 || need+=(patch)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 # `debsrc` inputs (recipes/hello) need source indexes: mirror the machine's own `deb` entries as
 # `deb-src` (same archives, suites, components and keys), never naming an archive here.

@@ -7,9 +7,11 @@ export {
   readSigner,
   readTrustedKey,
   writeKeyPair,
+  keygen,
   DEFAULT_KEY_ALGORITHM,
   KEY_ALGORITHMS,
 } from './keys.js';
+export type { KeygenOptions, KeygenResult } from './keys.js';
 export { makeStatement, statementFromPayload, assertDigestSet } from './statement.js';
 export { AttestError } from './errors.js';
 export type { AttestErrorCode } from './errors.js';
@@ -43,7 +45,6 @@ export { writeAttestations, statementBytes, ATTESTATION_SUFFIXES, UNSIGNED_STATE
 export type { UnsignedStatements } from './write.js';
 export { attestBuild, resolveSignKey, SIGN_KEY_ENV } from './attest-build.js';
 export type { AttestBuildOptions } from './attest-build.js';
-export { runKeygenCommand, KEYGEN_USAGE } from './command.js';
 export {
   PAYLOAD_TYPE_INTOTO,
   STATEMENT_TYPE_V1,

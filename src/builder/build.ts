@@ -46,6 +46,11 @@ export interface BuildOptions {
    * `false`: write none (rebuild and check write their own).
    */
   attest?: false | { signKey?: string | false; builderId?: string; overrides?: Record<string, unknown> };
+  /**
+   * Keep step outputs as the steps wrote them (kiln's archive normalization off, in the action
+   * key too): `kiln check --raw`, which judges the build script rather than kiln's result.
+   */
+  rawOutputs?: boolean;
   /** Conditions `kiln check` varies; every setting reaches the action key. Absent: the profile's fixed conditions. */
   variation?: BuildVariation;
   /**
@@ -98,6 +103,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     profile, sourceDateEpoch: recipe.sourceDateEpoch,
     ...(options.variation && { variation: options.variation }),
     ...(options.stepTimeoutMs !== undefined && { timeoutMs: options.stepTimeoutMs }),
+    ...(options.rawOutputs && { rawOutputs: true }),
   };
   const run = await runGraph({ recipe, plan, store, fetched, sources, context, options, report });
 
@@ -119,6 +125,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     images: await imageSummaries(recipe, run.graph),
     timings: timings(startedOn, fetchMs),
   };
+  if (options.variation?.clock) summary.clocks = await run.graph.clocks();
   if (options.attest !== false) summary.attestations = await attest(out, summary, recipe, store, options.attest);
   await writeBuildSummary(out, summary);
   return summary;

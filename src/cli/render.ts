@@ -1,12 +1,7 @@
 import type { BuildEvent, BuildReporter } from '../builder/events.js';
 import { formatLocation, isKilnError } from '../util/errors.js';
 import { escapeTerminal as safe, escapeTerminalLines } from '../util/terminal.js';
-
-export interface Output {
-  write(text: string): void;
-  isTTY?: boolean;
-  columns?: number;
-}
+import type { Output } from './io.js';
 
 const useColor = (out: Output) => Boolean(out.isTTY) && !process.env.NO_COLOR;
 const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);

@@ -44,3 +44,9 @@ export async function digestPath(store: Store, path: string): Promise<PathDigest
   await store.setRef(REF.integrity, result.integrity, result.digest);
   return result;
 }
+
+/** `kiln digest` as one call: digestPath into the given store, default the user's. */
+export async function digest(path: string, options: { store?: Store } = {}): Promise<PathDigest> {
+  const store = options.store ?? (await (await import('../store/index.js')).createStore());
+  return digestPath(store, path);
+}

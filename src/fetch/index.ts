@@ -8,7 +8,7 @@ export { fetchUrl, DEFAULT_URL_TIMEOUT_MS, MAX_REDIRECTS } from './url.js';
 export type { UrlFetchSettings } from './url.js';
 export { resolveInputPath } from './path.js';
 export type { FetchedInput, FetchOptions, InputMount } from './types.js';
-export { digestPath } from './digest-path.js';
+export { digest, digestPath } from './digest-path.js';
 export type { PathDigest } from './digest-path.js';
 export { compareSemver, npmPurl, parseNpmView, resolveNpm } from './npm.js';
 export type { NpmResolution } from './npm.js';

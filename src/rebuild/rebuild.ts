@@ -9,7 +9,7 @@ import { parseRecipe, topologicalOrder } from '../recipe/index.js';
 import type { SourceOptions } from '../fetch/index.js';
 import type { Engine } from '../sandbox/types.js';
 import { createStore, type Store } from '../store/index.js';
-import { isKilnError } from '../util/errors.js';
+import { isKilnError, UsageError } from '../util/errors.js';
 import { kilnVersion } from '../util/package.js';
 import { hexDigestsOfSri } from '../util/integrity.js';
 import { joinInside } from '../util/relative-path.js';
@@ -34,7 +34,8 @@ export interface RebuildOptions {
   /**
    * Insecure: rebuild a provenance whose signature nobody checked (`--insecure-ignore-signature`).
    * The comparison is still made and reported, but no verdict is signed: the VSA is written
-   * unsigned and marked, and neither `signKey` nor $KILN_SIGN_KEY is used.
+   * unsigned and marked, and neither `signKey` nor $KILN_SIGN_KEY is used. Refused (KILN_USAGE)
+   * together with `keys` or `trustedRoot`: those configure the check this skips.
    */
   insecureIgnoreSignature?: boolean;
   /** Local `path` inputs, by name: the provenance records their digests, not their bytes. */
@@ -88,6 +89,9 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const attest = await import('../attest/index.js');
   const verify = await import('../verify/index.js');
   const insecure = options.insecureIgnoreSignature === true;
+  if (insecure && (options.keys !== undefined || options.trustedRoot !== undefined)) {
+    throw new UsageError('--insecure-ignore-signature skips the check that --key / --trusted-root configure: give one or the other');
+  }
   if (insecure && options.signKey !== undefined) {
     throw new RebuildError('KILN_REBUILD_UNVERIFIED_SIGN', '--insecure-ignore-signature and --sign-key: kiln does not sign a verdict about a provenance nobody verified', {
       hint: 'verify the provenance (--key, or --trusted-root with --certificate-identity and --certificate-oidc-issuer) to get a signed VSA',

@@ -132,6 +132,21 @@ export interface EngineAction {
   outputPath: string;
   /** Paths given as fresh in-memory folders instead of packed ones (directory-order variation), with mount options. */
   tmpfs?: Record<string, string>;
+  /**
+   * Where the read-only tree and file mounts live. Absent: in the action's own file system,
+   * where a folder lists its entries in the disk's order (ext4's hash order under overlayfs).
+   * `memory` (kiln check's fileordering): in fresh in-memory file systems (tmpfs) written in
+   * kiln's sorted order, so a folder lists in tmpfs's order instead (reverse creation order on
+   * Linux 6.x); owners, modes and contents are the same. Only an engine whose `features` list
+   * `mounts-in-memory` is handed this. It places them after start, so it requires `gate`.
+   */
+  readOnlyMounts?: 'memory';
+  /**
+   * The process reads its standard input to the end before it touches a mount (kiln's script
+   * prologue does): the engine closes stdin once every mount is in place. An engine that
+   * places everything before start gives an empty stdin, and the process goes on at once.
+   */
+  gate?: 'stdin';
   limits: ActionLimits;
   /**
    * A profile exception the action runs under (only kiln's own implicit actions): the engine
@@ -169,8 +184,16 @@ export interface EngineRunIO {
  * A backend that runs actions in isolation. It reads what it mounts from the run's store and
  * returns the output folder into it as a tree; images, containers and workers are its business.
  */
+/**
+ * Ways of running an action that not every backend has; a check variation that needs one the
+ * engine lacks says so instead of pretending. `mounts-in-memory`: `EngineAction.readOnlyMounts`.
+ */
+export type EngineFeature = 'mounts-in-memory';
+
 export interface Engine {
   readonly kind: EngineKind;
+  /** What this backend can do beyond the contract every backend keeps; absent: nothing more. */
+  readonly features?: readonly EngineFeature[];
   /** The engine itself, for build summaries and provenance. */
   describe(): Promise<ExecutorRecord>;
   run(action: EngineAction, io: EngineRunIO): Promise<EngineResult>;

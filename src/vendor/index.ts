@@ -6,4 +6,3 @@ export { vendorRecipe } from './vendor.js';
 export type { VendorOptions, VendorResult } from './vendor.js';
 export { checkVendorFolder } from './check.js';
 export type { VendorCheckOptions, VendorCheckReport } from './check.js';
-export { runVendorCommand, VENDOR_USAGE } from './command.js';

@@ -21,8 +21,9 @@ export {
   verifyProvenanceAttestation,
 } from './verify.js';
 export type { VerifyCheck, VerifyInput, VerifyReport, VerifySigner } from './verify.js';
-export { formatInspection, inspectAttestation } from './inspect.js';
+export { inspectAttestation } from './inspect.js';
 export type { InspectedEnvelope, Inspection, InspectOptions, SignatureStatus } from './inspect.js';
-export { INSPECT_USAGE, VERIFY_USAGE, formatReport, keylessOptionsFrom, runInspectCommand, runVerifyCommand, warnIfUnanchored } from './command.js';
+export { inspect, verify } from './files.js';
+export type { InspectFileOptions, VerifyOptions, VerifyResult } from './files.js';
 export { CLOCK_SKEW_MS, rebuiltProvenance, timeVerifiedProblem, verifyRebuilds } from './rebuilds.js';
 export type { RebuildsInput, RebuiltProvenance } from './rebuilds.js';

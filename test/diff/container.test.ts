@@ -2,7 +2,10 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseByteSize, runDiffCommand } from '../../src/diff/command.js';
+import { parseByteSize } from '../../src/cli/options.js';
+import { runCommand } from '../../src/cli/main.js';
+
+const runDiffCommand = (args: string[], io: Parameters<typeof runCommand>[1]) => runCommand(['diff', ...args], io);
 import { diffPaths } from '../../src/diff/compare.js';
 import type { DiffOptions, DiffReport, Difference } from '../../src/diff/types.js';
 import { buildTar, buildZip, compressWith, gzip, type TarSpec } from '../helpers/archives.js';

@@ -169,6 +169,11 @@ forged('garbage signatures: exit 1 with the key (check signature), exit 2 with n
   const signing = await runKiln(['rebuild', garbage, '--insecure-ignore-signature', '--sign-key', KEY, '--input', `src=${SRC}`, '--out', c.out, '--json'], c.env);
   assert.is(signing.code, 2, signing.stderr);
   assert.is(JSON.parse(signing.stdout).error.code, 'KILN_REBUILD_UNVERIFIED_SIGN');
+  const both = await runKiln(['rebuild', garbage, '--insecure-ignore-signature', '--key', PUB, '--input', `src=${SRC}`, '--out', c.out, '--json'], c.env);
+  assert.is(both.code, 2, both.stderr);
+  assert.is(JSON.parse(both.stdout).error.code, 'KILN_USAGE');
+  assert.not.match(both.stderr, /WARNING/, 'no warning about a rebuild that is refused');
+  await rejectsWithCode(() => rebuild({ provenance: garbage, insecureIgnoreSignature: true, trustedRoot: PUB }), 'KILN_USAGE');
   assert.not.ok(existsSync(c.out));
   await c.untouched();
 });

@@ -214,6 +214,7 @@ function stepSummary(outcome: ActionOutcome, image: ImageIdentity): StepSummary 
     exitCode: outcome.exitCode,
     durationMs: outcome.durationMs,
     ...(outcome.executor && { executor: outcome.executor }),
+    ...(outcome.origin && { origin: outcome.origin }),
   };
 }
 

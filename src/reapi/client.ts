@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import type { Cas } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { type CommandSpec, type EncodedMessage, encodeAction, encodeCommand } from './action.js';
@@ -22,8 +22,11 @@ export function storeBlobOpener(store: Pick<Cas, 'openRandomAccess'>): BlobOpene
     store.openRandomAccess(digest).then(
       (blob) => {
         const range = blob.stream(offset, blob.size);
+        // The range stream never closes the file (autoClose off): the blob is closed once the
+        // range ends, fails, or its reader goes away early (an upload cut short).
+        finished(range, () => void blob.close().catch(() => undefined));
         range.on('error', (err) => out.destroy(err));
-        range.on('close', () => void blob.close().catch(() => undefined));
+        out.on('close', () => range.destroy());
         range.pipe(out);
       },
       (err: unknown) => out.destroy(err as Error),

@@ -22,6 +22,10 @@ export const rebuild = defineCommand({
     ...JOBS_OPTIONS,
     ...SOURCE_OPTIONS,
     ...REMOTE_CACHE_OPTIONS,
+    // A rebuild reads no $KILN_REMOTE_CACHE, $KILN_CACHE_TRUST or $KILN_CACHE_SIGN_KEY: only these flags.
+    'remote-cache': { ...REMOTE_CACHE_OPTIONS['remote-cache'], description: 'a shared cache: grpc[s]://host:port[/instance] of a REAPI CAS and action cache (the environment is not read)' },
+    'cache-trust': { ...REMOTE_CACHE_OPTIONS['cache-trust'], description: 'a public key whose signed cache entries --use-cache may use (repeatable); others are refused and the step runs' },
+    'cache-sign-key': { ...REMOTE_CACHE_OPTIONS['cache-sign-key'], description: 'sign uploaded cache entries with this PKCS#8 PEM key (default the --sign-key)' },
     ...JSON_OPTIONS,
   },
   notes: [

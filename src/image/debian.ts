@@ -1,5 +1,5 @@
-import { computeActionKey, KILN_OUT_DIR, KILN_WORK_DIR, PLATFORM, actionLimits, parseUser, scratchMounts, stepScript, ACTION_KEY_FORMAT } from '../plan/index.js';
-import type { ActionContext, ActionKeyMaterial, PlannedAction } from '../plan/index.js';
+import { KILN_OUT_DIR, KILN_WORK_DIR, planImplicitAction, scratchMounts, stepScript } from '../plan/index.js';
+import type { ActionContext, PlannedAction } from '../plan/index.js';
 import { DEFAULT_SHELL } from '../recipe/index.js';
 import type { DebianImageSpec } from '../recipe/index.js';
 import type { Sources } from '../fetch/index.js';
@@ -46,41 +46,19 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
  * not normalized (a root filesystem's .gz files are package content), is the image.
  */
 export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, context: ActionContext): PlannedAction {
-  const { profile, digest } = context.profile;
+  const { profile } = context.profile;
   const exception = profile.exceptions && Object.hasOwn(profile.exceptions, DEBIAN_ASSEMBLY_EXCEPTION) ? profile.exceptions[DEBIAN_ASSEMBLY_EXCEPTION] : undefined;
   if (!exception) {
     throw new ImageError('KILN_IMAGE_NO_EXCEPTION', `image "${spec.name}": the sandbox profile grants no "${DEBIAN_ASSEMBLY_EXCEPTION}" exception, which assembling a debian image needs`, { where: spec.where });
   }
-  const env = Object.fromEntries(
-    Object.entries({ ...profile.env, SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), KILN_OUT: KILN_OUT_DIR }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
-  const argv = [...DEFAULT_SHELL, stepScript(profile, DEBIAN_ASSEMBLY_SCRIPT)];
-  const image = { kind: 'tree' as const, tree: stage1 };
-  // The exception's user and capabilities are in the profile digest; the user is also here.
-  const material: ActionKeyMaterial = {
-    kiln: ACTION_KEY_FORMAT, image, argv, env, user: exception.user, inputs: {}, needs: {},
-    sourceDateEpoch: context.sourceDateEpoch, platform: PLATFORM, sandboxProfile: digest, normalize: false,
-  };
-  const name = `image:${spec.name}`;
-  return {
-    name,
-    material,
-    actionKey: computeActionKey(material),
-    normalize: false,
-    run: {
-      label: name,
-      image,
-      argv,
-      env,
-      user: parseUser(exception.user)!,
-      workdir: profile.workdir,
-      hostname: profile.hostname,
-      domainname: profile.domainname,
-      mounts: scratchMounts(KILN_WORK_DIR),
-      outputPath: KILN_OUT_DIR,
-      limits: actionLimits(context),
-      privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capabilities] },
-      mtime: context.sourceDateEpoch,
-    },
-  };
+  // The exception's user and capabilities are in the profile digest; the user is also in the key.
+  return planImplicitAction({
+    name: `image:${spec.name}`,
+    image: { kind: 'tree', tree: stage1 },
+    argv: [...DEFAULT_SHELL, stepScript(profile, DEBIAN_ASSEMBLY_SCRIPT)],
+    env: { SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), KILN_OUT: KILN_OUT_DIR },
+    user: exception.user,
+    mounts: scratchMounts(KILN_WORK_DIR),
+    privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capabilities] },
+  }, context);
 }

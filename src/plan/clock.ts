@@ -1,7 +1,6 @@
 import type { ImageRef, Mount } from '../sandbox/types.js';
 import type { Digest } from '../util/digest.js';
-import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
-import { actionLimits, parseUser, PLATFORM, scratchMounts, type ActionContext, type PlannedAction } from './layout.js';
+import { planImplicitAction, scratchMounts, type ActionContext, type PlannedAction } from './layout.js';
 import { KILN_OUT_DIR, KILN_WORK_DIR, stepScript } from './plan.js';
 
 /**
@@ -56,7 +55,7 @@ export function injectedFaketimeMount(library: NonNullable<ClockShift['library']
  * skipped; a static `date` shows no shift. Run as the steps run (user, limits, no network).
  */
 export function planClockProbe(imageName: string, image: ImageRef, shell: readonly string[], shift: ClockShift, context: ActionContext): PlannedAction {
-  const { profile, digest } = context.profile;
+  const { profile } = context.profile;
   const candidates = [...IMAGE_FAKETIME_PATHS, ...(shift.library ? [INJECTED_FAKETIME_PATH] : [])];
   const env = faketimeEnv('$lib', shift.offsetSeconds);
   const preloaded = Object.entries(env).map(([k, v]) => `${k}="${v}"`).join(' ');
@@ -68,25 +67,11 @@ export function planClockProbe(imageName: string, image: ImageRef, shell: readon
     `done > ${KILN_OUT_DIR}/clock`,
   ].join('\n');
   const argv = [...shell, stepScript(profile, script)];
-  const stepEnv = Object.fromEntries(Object.entries({ ...profile.env, KILN_OUT: KILN_OUT_DIR }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const user = '1000:1000';
   const mounts: Mount[] = [...(shift.library ? [injectedFaketimeMount(shift.library)] : []), ...scratchMounts(KILN_WORK_DIR)];
-  const material: ActionKeyMaterial = {
-    kiln: ACTION_KEY_FORMAT, image, argv, env: stepEnv, user, inputs: {}, needs: {},
-    sourceDateEpoch: context.sourceDateEpoch, platform: PLATFORM, sandboxProfile: digest, normalize: false,
+  return planImplicitAction({
+    name: `clock:${imageName}`, image, argv, env: { KILN_OUT: KILN_OUT_DIR }, user: '1000:1000', mounts,
     engine: { clock: { offsetSeconds: shift.offsetSeconds, ...(shift.library && { library: shift.library.digest }) } },
-  };
-  const name = `clock:${imageName}`;
-  return {
-    name,
-    material,
-    actionKey: computeActionKey(material),
-    normalize: false,
-    run: {
-      label: name, image, argv, env: stepEnv, user: parseUser(user)!, workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
-      mounts, outputPath: KILN_OUT_DIR, limits: actionLimits(context), mtime: context.sourceDateEpoch,
-    },
-  };
+  }, context);
 }
 
 /** How far a faked clock may be from real + offset and still count as shifted (the two `date` runs are a moment apart). */

@@ -1,8 +1,8 @@
-import type { EngineAction, LoadedSandboxProfile, Mount } from '../sandbox/types.js';
+import type { EngineAction, ImageRef, LoadedSandboxProfile, Mount } from '../sandbox/types.js';
 import type { Digest } from '../util/digest.js';
-import type { ActionKeyMaterial } from './action-key.js';
+import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
 import { KILN_OUT_DIR } from './plan.js';
-import type { BuildVariation } from './variation.js';
+import type { BuildVariation, EngineVariation } from './variation.js';
 
 // What every planned action shares, whoever plans it (a step, an image's assembly, a clock
 // probe): the action's shape, the platform, the scratch folders and the limits.
@@ -63,5 +63,47 @@ export function actionLimits(context: ActionContext, cpus?: string): EngineActio
     ...profile.limits,
     ...(cpus !== undefined && { cpus }),
     ...(context.timeoutMs !== undefined && { timeoutMs: context.timeoutMs }),
+  };
+}
+
+/** What differs between kiln's own implicit actions (an image's assembly, a clock probe). */
+export interface ImplicitActionSpec {
+  /** e.g. `image:toolchain`, `clock:base`. */
+  name: string;
+  image: ImageRef;
+  argv: string[];
+  /** Variables over the profile's fixed ones. */
+  env: Record<string, string>;
+  /** `uid:gid`. */
+  user: string;
+  mounts: Mount[];
+  /** What the engine varies for it, when anything (enters the key as `engine`). */
+  engine?: EngineVariation;
+  privilege?: EngineAction['privilege'];
+}
+
+/**
+ * An action kiln itself generates, pure: no inputs and no needed steps in the key, the profile's
+ * environment under its own variables, the profile's host and limits, outputs never normalized.
+ */
+export function planImplicitAction(spec: ImplicitActionSpec, context: ActionContext): PlannedAction {
+  const { profile, digest } = context.profile;
+  const env = Object.fromEntries(Object.entries({ ...profile.env, ...spec.env }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const material: ActionKeyMaterial = {
+    kiln: ACTION_KEY_FORMAT, image: spec.image, argv: spec.argv, env, user: spec.user, inputs: {}, needs: {},
+    sourceDateEpoch: context.sourceDateEpoch, platform: PLATFORM, sandboxProfile: digest, normalize: false,
+    ...(spec.engine && { engine: spec.engine }),
+  };
+  return {
+    name: spec.name,
+    material,
+    actionKey: computeActionKey(material),
+    normalize: false,
+    run: {
+      label: spec.name, image: spec.image, argv: spec.argv, env, user: parseUser(spec.user)!,
+      workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
+      mounts: spec.mounts, outputPath: KILN_OUT_DIR, limits: actionLimits(context), mtime: context.sourceDateEpoch,
+      ...(spec.privilege && { privilege: spec.privilege }),
+    },
   };
 }

@@ -4,21 +4,9 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildVsa, envelopeFromJSON, statementFromPayload, vsaFromStatement } from '../../src/attest/index.js';
-import { isKilnError } from '../../src/util/errors.js';
-import { envelopeText, hex, hostileString, payloadBytes, RUNS, statementLike } from '../helpers/arbitraries.js';
+import { answersOrKilnError, envelopeText, hex, hostileString, payloadBytes, RUNS, statementLike } from '../helpers/arbitraries.js';
 
-/** Runs `fn`; a KilnError is an answer, anything else fails the property. Each run must be quick. */
-function resultOrKilnError(fn: () => unknown): boolean {
-  const t0 = performance.now();
-  try {
-    fn();
-  } catch (err) {
-    if (!isKilnError(err)) throw err;
-  }
-  const ms = performance.now() - t0;
-  if (ms > 500) throw new Error(`took ${ms.toFixed(0)} ms`);
-  return true;
-}
+const resultOrKilnError = (fn: () => unknown): boolean => answersOrKilnError(fn, 500);
 
 const parsers = suite('attestation parsers on arbitrary input');
 

@@ -1,3 +1,4 @@
+import { isKilnError } from '../../src/util/errors.js';
 // fast-check arbitraries for the attestation formats an attacker hands kiln: mostly-valid
 // shapes with hostile values, so properties reach past the first `typeof` check, mixed with
 // plain noise. Runs are bounded (RUNS) so CI stays fast.
@@ -85,3 +86,19 @@ export const envelopeText = fc.oneof(
   fc.json(),
   fc.string(),
 );
+
+/**
+ * Runs `fn` for a property: a result or a KilnError is an answer, anything else (a crash, a
+ * bare TypeError) fails the property, and so does taking longer than `maxMs`.
+ */
+export function answersOrKilnError(fn: () => unknown, maxMs: number): boolean {
+  const t0 = performance.now();
+  try {
+    fn();
+  } catch (err) {
+    if (!isKilnError(err)) throw err;
+  }
+  const ms = performance.now() - t0;
+  if (ms > maxMs) throw new Error(`took ${ms.toFixed(0)} ms`);
+  return true;
+}

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isKilnError } from '../../src/util/errors.js';
 import { main } from '../../src/cli/main.js';
 import { inspectAttestation, parseAttestationFile, verifyProvenanceAttestation } from '../../src/verify/index.js';
 import { envelopeText, RUNS } from '../helpers/arbitraries.js';
+import { answersOrKilnError } from '../helpers/arbitraries.js';
 import { listTree, makeTempDir } from '../helpers/index.js';
 import { makeKey } from './provenance-helpers.js';
 
@@ -17,17 +17,7 @@ const key = makeKey('fuzz');
 /** An attestation file: one envelope, JSON Lines of a few, or noise. */
 const fileText = fc.oneof(envelopeText, fc.array(envelopeText, { minLength: 1, maxLength: 3 }).map((lines) => lines.join('\n') + '\n'));
 
-function answer(fn: () => unknown): boolean {
-  const t0 = performance.now();
-  try {
-    fn();
-  } catch (err) {
-    if (!isKilnError(err)) throw err;
-  }
-  const ms = performance.now() - t0;
-  if (ms > 1000) throw new Error(`took ${ms.toFixed(0)} ms`);
-  return true;
-}
+const answer = (fn: () => unknown): boolean => answersOrKilnError(fn, 1000);
 
 const fuzz = suite('attestation files on arbitrary input');
 

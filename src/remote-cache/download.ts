@@ -86,7 +86,7 @@ export async function pullBlobs(remote: RemoteCacheClient, local: Pick<Cas, 'fin
   for (const group of groupsOf(small, BATCH_GROUP_BYTES)) {
     const bytes = group.reduce((n, d) => n + d.sizeBytes, 0);
     const read = await remote.readBlobs(group, { ...call, maxBytes: Math.max(bytes, 1) });
-    for (const d of group) await local.putBytes(read.get(digestKey(d))!, { digest: fromReapiDigest(d) });
+    await Promise.all(group.map((d) => local.putBytes(read.get(digestKey(d))!, { digest: fromReapiDigest(d) })));
   }
   let next = 0;
   const lane = async () => {

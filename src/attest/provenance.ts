@@ -9,6 +9,7 @@ import { isDigest, type Digest } from '../util/digest.js';
 import { AttestError } from './errors.js';
 import { assertDigestSet, makeStatement } from './statement.js';
 import { PREDICATE_SLSA_PROVENANCE_V1, type DigestSet, type ResourceDescriptor, type Statement } from './types.js';
+import { showValue } from '../util/show-value.js';
 
 /**
  * SLSA Provenance v1 for a kiln build, with kiln's buildType (docs/buildtypes/recipe-v1.md).
@@ -224,7 +225,7 @@ function remoteCacheAnnotation(origin: ActionOrigin): Record<string, string> {
 }
 
 function hexOf(digest: string, what: string): string {
-  if (!isDigest(digest)) throw new AttestError('KILN_ATTEST_BAD_PROVENANCE', `${what} is not a sha256 digest`, { expected: 'sha256:<64 hex>', found: String(digest) });
+  if (!isDigest(digest)) throw new AttestError('KILN_ATTEST_BAD_PROVENANCE', `${what} is not a sha256 digest`, { expected: 'sha256:<64 hex>', found: showValue(digest) });
   return digest.slice('sha256:'.length);
 }
 
@@ -295,9 +296,9 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
   const predicate = obj(statement.predicate, 'predicate');
   const definition = obj(predicate.buildDefinition, 'buildDefinition');
   if (definition.buildType !== BUILD_TYPE_KILN_RECIPE_V1) {
-    throw new AttestError('KILN_ATTEST_BUILD_TYPE', `provenance of buildType ${String(definition.buildType)}, not kiln's`, {
+    throw new AttestError('KILN_ATTEST_BUILD_TYPE', `provenance of buildType ${showValue(definition.buildType)}, not kiln's`, {
       expected: BUILD_TYPE_KILN_RECIPE_V1,
-      found: String(definition.buildType),
+      found: showValue(definition.buildType),
     });
   }
   const external = obj(definition.externalParameters, 'externalParameters');

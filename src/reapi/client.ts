@@ -1,4 +1,4 @@
-import { finished, PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Cas } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { type CommandSpec, type EncodedMessage, encodeAction, encodeCommand } from './action.js';
@@ -21,13 +21,9 @@ export function storeBlobOpener(store: Pick<Cas, 'openRandomAccess'>): BlobOpene
     const out = new PassThrough();
     store.openRandomAccess(digest).then(
       (blob) => {
-        const range = blob.stream(offset, blob.size);
-        // The range stream never closes the file (autoClose off): the blob is closed once the
-        // range ends, fails, or its reader goes away early (an upload cut short).
-        finished(range, () => void blob.close().catch(() => undefined));
-        range.on('error', (err) => out.destroy(err));
-        out.on('close', () => range.destroy());
-        range.pipe(out);
+        // A range stream does not close its file (the blob may serve several): close the blob
+        // once the range ended, failed or its reader went away.
+        pipeline(blob.stream(offset, blob.size), out, () => void blob.close().catch(() => undefined));
       },
       (err: unknown) => out.destroy(err as Error),
     );

@@ -15,7 +15,7 @@ import { type Digest } from '../util/digest.js';
 import { kilnVersion } from '../util/package.js';
 import { exportArtifacts } from './artifacts.js';
 import type { BuildReporter } from './events.js';
-import { createExecutor, type ActionOutcome, type ReusedOutcome } from './executor.js';
+import { createExecutor, type ActionOutcome, type ReusedOutcome, type SharedImplicitActions } from './executor.js';
 import { createBuildGraph, type BuildGraph } from './graph.js';
 import type { BuildSummary, StepSummary } from './summary.js';
 import { BUILD_SUMMARY_FORMAT, writeBuildSummary } from './summary.js';
@@ -61,6 +61,11 @@ export interface BuildOptions {
    * (same action key) is not built again. Not the store's action cache: nothing here outlives the check.
    */
   reuse?: Map<Digest, ReusedOutcome>;
+  /**
+   * kiln's own actions (image assembly, clock probes) shared with other builds of this process,
+   * consulted and filled even with `noCache`: `kiln check` assembles each image once for all its builds.
+   */
+  implicitActions?: SharedImplicitActions;
   /**
    * Where pinned bytes may come from besides the store and their upstream: content-addressed
    * mirrors and a Debian snapshot service (docs/mirrors.md). $KILN_MIRRORS and
@@ -224,6 +229,7 @@ async function runGraph(args: {
     ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
     ...(options.noCache && { noCache: true }),
     ...(options.reuse && { reuse: options.reuse }),
+    ...(options.implicitActions && { implicitActions: options.implicitActions }),
   });
   const graph = createBuildGraph({ recipe, plan, store, fetched, sources, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
   try {

@@ -18,6 +18,21 @@ export interface ReusedOutcome {
   origin?: ActionOrigin;
 }
 
+/**
+ * kiln's own actions (image assembly, clock probes) run once for several builds of one process:
+ * `kiln check` hands every build the same, so its controls and varied builds judge the recipe's
+ * steps and the toolchain image is assembled once, not once per build.
+ */
+export interface SharedImplicitActions {
+  done: Map<Digest, ReusedOutcome>;
+  running: Map<Digest, Promise<ActionOutcome>>;
+}
+
+/** An empty set of shared implicit actions, for builds that should assemble each image once between them. */
+export function shareImplicitActions(): SharedImplicitActions {
+  return { done: new Map(), running: new Map() };
+}
+
 export interface ExecutorOptions {
   store: Store;
   /** Called on the first action that must run: a fully cached build talks to no engine at all. */
@@ -27,6 +42,8 @@ export interface ExecutorOptions {
   noCache?: boolean;
   /** Consulted and filled even with `noCache`: nothing in it outlives the process. */
   reuse?: Map<Digest, ReusedOutcome>;
+  /** Consulted and filled for implicit actions, even with `noCache`. */
+  implicitActions?: SharedImplicitActions;
   /** Aborts every action still to start or running. */
   signal: AbortSignal;
   /** Budget of decompressed bytes per output archive while normalizing (the profile's `limits.decompressedBytes`). */
@@ -73,12 +90,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Images already announced: the display hears of each once. */
   const announced = new Set<string>();
   /** Actions running now, by key: a second step with the same key waits for the first instead of running again. */
-  const running = new Map<Digest, Promise<ActionOutcome>>();
+  const ownRunning = new Map<Digest, Promise<ActionOutcome>>();
 
   async function execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome> {
     const { name, actionKey } = action;
     if (options.signal.aborted) throw new BuildError('KILN_BUILD_ABORTED', `${subject.describe} not started: the build was aborted`, { step: name });
-    const known = options.reuse?.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey, lookupOf(action, subject)));
+    const shared = action.implicit ? options.implicitActions : undefined;
+    const running = shared?.running ?? ownRunning;
+    const known = options.reuse?.get(actionKey) ?? shared?.done.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey, lookupOf(action, subject)));
     if (known) {
       const origin = known.origin;
       report({ type: 'step-cached', step: name, actionKey, ...(origin && { origin }) });
@@ -90,7 +109,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       report({ type: 'step-cached', step: name, actionKey });
       return { ...done, cached: true, durationMs: 0 };
     }
-    const pending = runAndCache(action, subject);
+    const pending = runAndCache(action, subject).then((outcome) => {
+      shared?.done.set(actionKey, { outputTree: outcome.outputTree, log: outcome.log });
+      return outcome;
+    });
     running.set(actionKey, pending);
     try {
       return await pending;

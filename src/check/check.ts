@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
-import { build, type ReusedOutcome } from '../builder/index.js';
+import { build, shareImplicitActions, type ReusedOutcome } from '../builder/index.js';
 import { loadBuildRecipe } from '../lock/index.js';
 import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
@@ -258,6 +258,8 @@ function checkContext(
   const runnable = selected.filter((v) => unavailableReason(v, host) === undefined);
   const builds = new Map<string, CheckBuild>();
   const reuse = new Map<Digest, ReusedOutcome>();
+  // Images are kiln's own work, not the recipe's: assembled once for every build of the check.
+  const implicitActions = shareImplicitActions();
 
   const runBuild = async (label: string, variations: Variation[], opts: { reuse: boolean }): Promise<CheckBuild> => {
     const dir = join(env.root, label);
@@ -267,7 +269,7 @@ function checkContext(
     report({ type: 'build-start', label });
     try {
       record.summary = await build({
-        recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs,
+        recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs, implicitActions,
         ...(options.raw && { rawOutputs: true }),
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),

@@ -4,6 +4,7 @@ import { hexDigestsOfSri } from '../util/integrity.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
+import type { ActionOrigin } from '../store/types.js';
 import { isDigest, type Digest } from '../util/digest.js';
 import { AttestError } from './errors.js';
 import { assertDigestSet, makeStatement } from './statement.js';
@@ -213,9 +214,14 @@ function stepByproducts(summary: BuildSummary, recipe: Recipe): ResourceDescript
       return {
         name: `${STEP_PREFIX}${name}`,
         digest: { sha256: hexOf(step.outputTree, `step ${name} output tree`) },
-        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached },
+        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.origin && { remoteCache: remoteCacheAnnotation(step.origin) }) },
       };
     });
+}
+
+/** A step served from a shared cache: where from, and the signature (or the trust in the server) that admitted it. */
+function remoteCacheAnnotation(origin: ActionOrigin): Record<string, string> {
+  return { endpoint: origin.endpoint, instance: origin.instance, admittedBy: origin.admittedBy, ...(origin.keyid !== undefined && { keyid: origin.keyid }) };
 }
 
 function hexOf(digest: string, what: string): string {
@@ -253,6 +259,8 @@ export interface StepRecord {
   log: Digest;
   image?: string;
   cached: boolean;
+  /** When the step came from a shared cache: the endpoint and what admitted it. */
+  remoteCache?: { endpoint: string; instance: string; admittedBy: string; keyid?: string };
 }
 
 /** Typed access to a kiln provenance statement, for rebuild and inspect. */
@@ -367,6 +375,7 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
       cached: annotations.cached === true,
     };
     if (typeof annotations.image === 'string') step.image = annotations.image;
+    if (annotations.remoteCache !== undefined) step.remoteCache = remoteCacheOf(annotations.remoteCache, `${where}.annotations.remoteCache`);
     steps.push(step);
   }
   const metadataRaw = runDetails.metadata === undefined || runDetails.metadata === null ? {} : obj(runDetails.metadata, 'runDetails.metadata');
@@ -387,6 +396,12 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
     steps,
     metadata,
   };
+}
+
+function remoteCacheOf(value: unknown, where: string): NonNullable<StepRecord['remoteCache']> {
+  const o = obj(value, where);
+  const keyid = o.keyid === undefined ? undefined : str(o.keyid, `${where}.keyid`);
+  return { endpoint: str(o.endpoint, `${where}.endpoint`), instance: str(o.instance, `${where}.instance`), admittedBy: str(o.admittedBy, `${where}.admittedBy`), ...(keyid !== undefined && { keyid }) };
 }
 
 function badShape(message: string): AttestError {

@@ -7,19 +7,19 @@
 //    (target ≤ 2×). BENCH_RUNS rounds (default 5), medians.
 // 2. A large output tree (BENCH_TREE_MIB, default 160 MiB in 2,000 files, 8 over 4 MiB) uploaded
 //    as a signed cache entry twice: the second upload must move no blob (FindMissingBlobs says none).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSigner, generateKeyPair } from '../src/attest/index.js';
 import { createReapiClient } from '../src/reapi/index.js';
 import { uploadEntry } from '../src/remote-cache/index.js';
-import { createStore, type TreeEntry } from '../src/store/index.js';
+import { createStore } from '../src/store/index.js';
 import { canonicalJSON } from '../src/util/canonical-json.js';
 import { sha256Digest } from '../src/util/digest.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';
 import { writeRecipe } from '../test/helpers/recipes.js';
 import { ensureCluster } from '../test/reapi/cluster.js';
-import { fmt, median, timeCommand } from './util.js';
+import { fmt, median, putLargeTree, timeCommand } from './util.js';
 
 const STEPS = 20;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -65,15 +65,7 @@ try {
 
   // 2. A large output tree shared twice as a signed entry.
   const store = await createStore({ root: join(dir, 'store-tree') });
-  const entries: TreeEntry[] = [];
-  const files = 2000;
-  const big = 8;
-  const bigBytes = 5 * 1024 * 1024;
-  const smallBytes = Math.max(1, Math.floor((TREE_MIB * 1024 * 1024 - big * bigBytes) / (files - big)));
-  for (let i = 0; i < files; i++) {
-    const put = await store.putBytes(randomBytes(i < big ? bigBytes : smallBytes));
-    entries.push({ path: `lib/f${String(i).padStart(4, '0')}`, type: 'file', mode: 0o644, digest: put.digest, size: put.size });
-  }
+  const entries = await putLargeTree(store, TREE_MIB);
   const outputTree = await store.putTree({ kiln: 'tree/v1', entries: [{ path: 'lib', type: 'dir' }, ...entries] });
   const log = (await store.putBytes(`log ${randomUUID()}\n`)).digest;
   const keyMaterial = canonicalJSON({ kiln: 'bench-action/v1', token: randomUUID() });
@@ -88,7 +80,7 @@ try {
     const second = await uploadEntry(client, store, share, signer);
     const secondMs = now() - t0;
     const totalBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);
-    console.log(`output tree of ${files} files, ${(totalBytes / 1024 / 1024).toFixed(0)} MiB, shared as a signed cache entry:`);
+    console.log(`output tree of ${entries.length} files, ${(totalBytes / 1024 / 1024).toFixed(0)} MiB, shared as a signed cache entry:`);
     console.log(`  first upload    ${fmt(firstMs)}  ${first.missing}/${first.blobs} blobs missing, ${(first.uploadedBytes / 1024 / 1024).toFixed(1)} MiB sent (${first.streamed} through ByteStream)`);
     console.log(`  second upload   ${fmt(secondMs)}  ${second.missing}/${second.blobs} blobs missing, ${second.uploadedBytes} bytes sent (target: none)`);
     if (second.missing !== 0) process.exitCode = 1;

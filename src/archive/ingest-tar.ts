@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
-import { onSourceError } from './decompress.js';
 import { asArchiveError, entryError } from './errors.js';
+import { Reader, toReadable } from './reader.js';
+import { readTar } from './tar.js';
 import { createTreeBuilder, type TreeBuilderOptions } from './tree-builder.js';
 import type { IngestedTree, IngestOptions } from './types.js';
 
@@ -21,47 +21,43 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
 export async function readTarEntries(store: Store, source: Readable, options: TreeBuilderOptions): Promise<TreeManifest> {
   const { label } = options;
   const builder = createTreeBuilder(options);
-  // Pre-POSIX (v7) headers have no `ustar` magic; automake's `make dist` still writes them
-  // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
-  // tar-stream reads the option but its bundled types do not declare it.
-  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  onSourceError(source, (err) => extract.destroy(err));
-  source.pipe(extract);
+  const raw = Reader.fromStream(source);
   try {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const name = header.name;
-      switch (header.type) {
+    const tar = readTar(raw, { label });
+    for (let entry = await tar.next(); entry !== undefined; entry = await tar.next()) {
+      const name = entry.name;
+      switch (entry.type) {
         case 'file':
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
           if (builder.checkPath(name) === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
-          const put = await store.putStream(Readable.from(entry, { objectMode: false }));
-          builder.addFile(name, { digest: put.digest, size: put.size, mode: header.mode ?? 0o644 });
-          continue;
+          const put = await store.putStream(toReadable(entry.body));
+          builder.addFile(name, { digest: put.digest, size: put.size, mode: entry.mode });
+          break;
         }
         case 'directory':
           builder.addDir(name);
           break;
         case 'symlink':
-          builder.addSymlink(name, header.linkname ?? '');
+          builder.addSymlink(name, entry.linkname);
           break;
         case 'link':
-          builder.addHardlink(name, header.linkname ?? '');
+          builder.addHardlink(name, entry.linkname);
           break;
         case 'character-device':
         case 'block-device':
         case 'fifo':
-          builder.addSpecial(name, header.type);
+          builder.addSpecial(name, entry.type);
           break;
-        default:
-          throw entryError('KILN_ARCHIVE_UNSUPPORTED', label, name, `has a tar entry type kiln does not read (${String(header.type)})`);
+        case 'unknown':
+          throw entryError('KILN_ARCHIVE_UNSUPPORTED', label, name, `has a tar entry type kiln does not read (typeflag ${JSON.stringify(entry.typeflag)})`);
       }
-      // Entries other than files may still carry bytes: drain them so the parser moves on.
-      for await (const _ of entry) void _;
     }
+    // What follows the end of the archive (GNU tar pads to 10 KiB records) is read, not used:
+    // a decompressor feeding `source` must be able to finish, and a store blob to verify.
+    await raw.drain();
   } catch (err) {
-    source.unpipe(extract);
+    // Destroying the source also settles a read still pending on it (a body the store gave up on).
     source.destroy();
     throw asArchiveError(err, label, 'reading the tar stream');
   }

@@ -4,6 +4,7 @@ import { hexDigestsOfSri } from '../util/integrity.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
+import type { ActionOrigin } from '../store/types.js';
 import { isDigest, type Digest } from '../util/digest.js';
 import { AttestError } from './errors.js';
 import { assertDigestSet, makeStatement } from './statement.js';
@@ -213,9 +214,14 @@ function stepByproducts(summary: BuildSummary, recipe: Recipe): ResourceDescript
       return {
         name: `${STEP_PREFIX}${name}`,
         digest: { sha256: hexOf(step.outputTree, `step ${name} output tree`) },
-        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.executor && { executor: { ...step.executor } }) },
+        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.origin && { remoteCache: remoteCacheAnnotation(step.origin) }), ...(step.executor && { executor: { ...step.executor } }) },
       };
     });
+}
+
+/** A step served from a shared cache: where from, and the signature (or the trust in the server) that admitted it. */
+function remoteCacheAnnotation(origin: ActionOrigin): Record<string, string> {
+  return { endpoint: origin.endpoint, instance: origin.instance, admittedBy: origin.admittedBy, ...(origin.keyid !== undefined && { keyid: origin.keyid }) };
 }
 
 function hexOf(digest: string, what: string): string {
@@ -255,6 +261,8 @@ export interface StepRecord {
   cached: boolean;
   /** Who ran the step, as its engine recorded it (a farm: endpoint, instance, worker, Action digest, timings). */
   executor?: Record<string, unknown>;
+  /** When the step came from a shared cache: the endpoint and what admitted it. */
+  remoteCache?: { endpoint: string; instance: string; admittedBy: string; keyid?: string };
 }
 
 /** Typed access to a kiln provenance statement, for rebuild and inspect. */
@@ -372,6 +380,7 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
     // Informative, never judged: read when it is an object, ignored otherwise.
     const executor = annotations.executor;
     if (typeof executor === 'object' && executor !== null && !Array.isArray(executor)) step.executor = executor as Record<string, unknown>;
+    if (annotations.remoteCache !== undefined) step.remoteCache = remoteCacheOf(annotations.remoteCache, `${where}.annotations.remoteCache`);
     steps.push(step);
   }
   const metadataRaw = runDetails.metadata === undefined || runDetails.metadata === null ? {} : obj(runDetails.metadata, 'runDetails.metadata');
@@ -392,6 +401,12 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
     steps,
     metadata,
   };
+}
+
+function remoteCacheOf(value: unknown, where: string): NonNullable<StepRecord['remoteCache']> {
+  const o = obj(value, where);
+  const keyid = o.keyid === undefined ? undefined : str(o.keyid, `${where}.keyid`);
+  return { endpoint: str(o.endpoint, `${where}.endpoint`), instance: str(o.instance, `${where}.instance`), admittedBy: str(o.admittedBy, `${where}.admittedBy`), ...(keyid !== undefined && { keyid }) };
 }
 
 function badShape(message: string): AttestError {

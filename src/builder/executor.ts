@@ -1,6 +1,7 @@
 import type { PlannedAction } from '../plan/index.js';
 import type { Engine, ExecutorRecord } from '../sandbox/types.js';
-import type { Store } from '../store/index.js';
+import type { ActionLookup, ActionOrigin, Store } from '../store/index.js';
+import { canonicalJSON } from '../util/canonical-json.js';
 import type { Digest } from '../util/digest.js';
 import type { SourceLocation } from '../util/errors.js';
 import { BuildError } from './errors.js';
@@ -14,6 +15,7 @@ const archive = () => import('../archive/index.js');
 export interface ReusedOutcome {
   outputTree: Digest;
   log: Digest;
+  origin?: ActionOrigin;
 }
 
 /**
@@ -60,6 +62,8 @@ export interface ActionOutcome {
   durationMs: number;
   /** Who ran it; absent when it came from a cache. */
   executor?: ExecutorRecord;
+  /** Set when the cached result was made elsewhere (a shared cache) and what admitted it. */
+  origin?: ActionOrigin;
 }
 
 /** How a failure names what failed, for the user. */
@@ -93,10 +97,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     if (options.signal.aborted) throw new BuildError('KILN_BUILD_ABORTED', `${subject.describe} not started: the build was aborted`, { step: name });
     const shared = action.implicit ? options.implicitActions : undefined;
     const running = shared?.running ?? ownRunning;
-    const known = options.reuse?.get(actionKey) ?? shared?.done.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey));
+    const known = options.reuse?.get(actionKey) ?? shared?.done.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey, lookupOf(action, subject)));
     if (known) {
-      report({ type: 'step-cached', step: name, actionKey });
-      return { actionKey, outputTree: known.outputTree, log: known.log, cached: true, exitCode: 0, durationMs: 0 };
+      const origin = known.origin;
+      report({ type: 'step-cached', step: name, actionKey, ...(origin && { origin }) });
+      return { actionKey, outputTree: known.outputTree, log: known.log, cached: true, exitCode: 0, durationMs: 0, ...(origin && { origin }) };
     }
     const twin = running.get(actionKey);
     if (twin) {
@@ -122,7 +127,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     options.reuse?.set(actionKey, { outputTree: outcome.outputTree, log: outcome.log });
     await store.putAction(actionKey, {
       kiln: 'action/v1', outputTree: outcome.outputTree, log: outcome.log, exitCode: 0, durationMs: outcome.durationMs, createdAt: new Date().toISOString(),
-    });
+    }, lookupOf(action, subject));
     report({ type: 'step-done', step: name, durationMs: outcome.durationMs, outputTree: outcome.outputTree });
     return outcome;
   }
@@ -176,6 +181,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   return { execute };
+}
+
+/** The key's preimage, for an action cache that addresses entries by it (a REAPI digest carries the size). */
+function lookupOf(action: PlannedAction, subject: ActionSubject): ActionLookup {
+  return { keyMaterial: canonicalJSON(action.material), label: subject.describe };
 }
 
 const NETWORK_FAILURE = /(bad address|could not resolve|name resolution|network is unreachable|ENETUNREACH|EAI_AGAIN|ENOTFOUND|connection refused|no route to host|unknown host|Temporary failure)/i;

@@ -13,6 +13,7 @@ import type { Recipe } from '../recipe/index.js';
 import { createEngine, type EngineChoice } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, EngineFeature, LoadedSandboxProfile } from '../sandbox/types.js';
+import type { RemoteCacheOptions } from '../remote-cache/index.js';
 import { createStore, type Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
@@ -60,6 +61,12 @@ export interface CheckOptions {
    * installed); `false`: inject none (images without their own get the later run only).
    */
   libfaketime?: string | false;
+  /**
+   * A shared cache (docs/remote-execution.md): every build of a check runs every step, so only
+   * its CAS serves here, as a source of pinned inputs; nothing is looked up in its action cache
+   * and nothing goes up ($KILN_REMOTE_CACHE applies the same way).
+   */
+  remoteCache?: RemoteCacheOptions;
 }
 
 export type CheckEvent =
@@ -268,6 +275,7 @@ function checkContext(
         ...(options.raw && { rawOutputs: true }),
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),
+        remoteCache: { ...options.remoteCache, readActions: false, upload: false },
       });
     } catch (err) {
       record.error = { ...(isKilnError(err) && { code: err.code }), message: (err as Error).message };

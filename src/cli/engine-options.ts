@@ -1,21 +1,19 @@
 import type { EngineChoice } from '../sandbox/index.js';
 import { UsageError } from '../util/errors.js';
 import type { OptionSpec } from './command.js';
+import { REMOTE_CONNECTION_OPTIONS } from './options.js';
 
 // Where steps run: the local engine, or a Remote Execution API farm (docs/remote-execution.md).
-// The connection flags (TLS, headers, bearer token) have the names and meaning of the shared
-// cache's (`--remote-cache`), so one set reaches both when a farm serves both on one endpoint.
+// The connection flags (TLS, headers, bearer token) are the shared cache's (`--remote-cache`):
+// one set reaches both when a farm serves both on one endpoint.
 
 export const ENGINE_OPTIONS = {
   engine: { type: 'string', choices: ['docker', 'reapi'], description: 'where steps run: the local engine, or a Remote Execution API farm (default $KILN_ENGINE, else reapi when a remote executor is set, else docker)' },
   'remote-executor': { type: 'string', value: 'URL', description: 'the farm that runs the steps: grpc://host:port[/instance] or grpcs://host[:port][/instance] (default $KILN_REMOTE_EXECUTOR)' },
   'remote-platform': { type: 'string', multiple: true, value: 'NAME=VALUE', description: "a platform property every action carries, as the farm's workers advertise (repeatable; default $KILN_REMOTE_PLATFORM, else OSFamily=linux)" },
   'remote-privileged': { type: 'string', choices: ['local', 'refuse'], description: "where privileged actions (a debian image's assembly) run with a farm: on the local engine (default) or nowhere" },
-  'remote-tls-ca': { type: 'string', value: 'FILE', description: "PEM of the CA that signed a grpcs:// server's certificate (default $KILN_REMOTE_CA, else the system's roots)" },
-  'remote-tls-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate, for servers that want mutual TLS (with --remote-tls-key)' },
-  'remote-tls-key': { type: 'string', value: 'FILE', description: 'PEM key of the client certificate' },
-  'remote-header': { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a header sent with every remote call, e.g. an API key (repeatable; never recorded)' },
-  'remote-bearer-token-file': { type: 'string', value: 'FILE', description: 'a file holding a bearer token for the remote (default $KILN_REMOTE_BEARER_TOKEN); never sent over plaintext' },
+  // TLS, headers, a bearer token: the shared cache's flags, so one set reaches both.
+  ...REMOTE_CONNECTION_OPTIONS,
 } as const satisfies Record<string, OptionSpec>;
 
 interface EngineValues {

@@ -4,14 +4,13 @@
 // minute (fixed in bb_scheduler) before it fails that worker's action as UNAVAILABLE, which the
 // reapi engine answers by submitting the action again.
 import { readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { build, type BuildEvent } from '../../src/builder/index.js';
 import { createStore } from '../../src/store/index.js';
-import { writeBusyboxRootfs } from '../helpers/recipes.js';
+import { writeRecipe } from '../helpers/recipes.js';
 import { makeTempDir } from '../helpers/index.js';
 import { startDedicatedCluster } from '../reapi/cluster.js';
 
@@ -19,25 +18,9 @@ const WORKER_2 = '{"cluster":"kiln-test","worker":"2"}';
 
 /** Two independent steps of `seconds` each: with two workers, one runs on each. */
 async function twoSleepers(dir: string, seconds: number): Promise<string> {
-  const rootfs = await writeBusyboxRootfs(dir);
   const step = (name: string) => [`  ${name}:`, '    image: base', `    run: sleep ${seconds}; echo ${name} > $KILN_OUT/${name}.txt`];
-  const recipe = [
-    'kiln: 1',
-    'name: sleepers',
-    'sourceDateEpoch: 1700000000',
-    'inputs:',
-    `  rootfs: { path: ${rootfs.file}, integrity: ${rootfs.integrity} }`,
-    'images:',
-    '  base: { rootfs: rootfs }',
-    'steps:',
-    ...step('a'),
-    ...step('b'),
-    'artifacts:',
-    '  - { from: a, path: "*.txt" }',
-    '  - { from: b, path: "*.txt" }',
-  ].join('\n');
-  await writeFile(join(dir, 'kiln.yaml'), recipe + '\n');
-  return join(dir, 'kiln.yaml');
+  const body = ['steps:', ...step('a'), ...step('b'), 'artifacts:', '  - { from: a, path: "*.txt" }', '  - { from: b, path: "*.txt" }'];
+  return writeRecipe(dir, body.join('\n') + '\n');
 }
 
 /** True when worker `n` of the cluster has an action's input root in its build folder. */

@@ -4,7 +4,7 @@
 // and `kiln rebuild` runs on the farm with the VSA saying so.
 import { createServer, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +12,7 @@ import { decodePayload, envelopeFromJSON, provenanceFromStatement, statementFrom
 import { build, BuildError, type BuildSummary } from '../../src/builder/index.js';
 import { createReapiClient } from '../../src/reapi/index.js';
 import { createStore } from '../../src/store/index.js';
-import { writeBusyboxRootfs } from '../helpers/recipes.js';
+import { writeRecipe } from '../helpers/recipes.js';
 import { makeTempDir, rejectsWithCode, repoRoot, runKiln } from '../helpers/index.js';
 import { ensureCluster } from '../reapi/cluster.js';
 
@@ -116,31 +116,14 @@ const network = suite('a network probe step');
 
 /** A recipe whose one step succeeds only if it reaches `port` on one of `hosts`. */
 async function probeRecipe(dir: string, hosts: string[], port: number): Promise<string> {
-  const rootfs = await writeBusyboxRootfs(dir);
   const lines = [
     'reached=0',
     // wget -T segfaults in Debian's static busybox 1.35; `timeout` bounds it instead.
     ...hosts.map((h) => `if timeout 5 wget -q -O /dev/null http://${h}:${port}/; then echo "reached ${h}"; reached=1; else echo "no ${h}"; fi`),
     '[ "$reached" = 1 ]',
   ];
-  const recipe = [
-    'kiln: 1',
-    'name: probe',
-    'sourceDateEpoch: 1700000000',
-    'inputs:',
-    `  rootfs: { path: ${rootfs.file}, integrity: ${rootfs.integrity} }`,
-    'images:',
-    '  base: { rootfs: rootfs }',
-    'steps:',
-    '  probe:',
-    '    image: base',
-    '    run: |',
-    ...lines.map((l) => `      ${l}`),
-    'artifacts:',
-    '  - { from: probe, path: "*" }',
-  ].join('\n');
-  await writeFile(join(dir, 'kiln.yaml'), recipe + '\n');
-  return join(dir, 'kiln.yaml');
+  const body = ['steps:', '  probe:', '    image: base', '    run: |', ...lines.map((l) => `      ${l}`), 'artifacts:', '  - { from: probe, path: "*" }'];
+  return writeRecipe(dir, body.join('\n') + '\n');
 }
 
 network('fails on the farm as on Docker: no address of the host is reachable, and the server sees no request', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import type { TreeManifest } from '../store/tree.js';
@@ -16,10 +17,23 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
   return { manifest, digest: await store.putTree(manifest) };
 }
 
-/** The tar-reading core shared by `ingestTar` and `unpackArchive` (which adds the .deb rules). */
+/** Files up to this size are read whole and stored while the next entries are read. */
+const SMALL_FILE_BYTES = 1 << 20;
+/** Small files being stored at once, and the bytes they may hold. */
+const PENDING_WRITES = 16;
+const PENDING_BYTES = 16 << 20;
+
+/**
+ * The tar-reading core shared by `ingestTar` and `unpackArchive` (which adds the .deb rules).
+ * A small file's bytes are hashed as soon as they are read, so the tree builder has its entry
+ * at once, and stored in the background, a few at a time: the stream is never held up by the
+ * store's per-file work (ten thousand files in a root filesystem). Large files stream into the
+ * store. Every write has finished, or the first failure is thrown, before the manifest returns.
+ */
 export async function readTarEntries(store: Store, source: Readable, options: TreeBuilderOptions): Promise<TreeManifest> {
   const { label } = options;
   const builder = createTreeBuilder(options);
+  const writes = new WriteWindow();
   // Pre-POSIX (v7) headers have no `ustar` magic; automake's `make dist` still writes them
   // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
   // tar-stream reads the option but its bundled types do not declare it.
@@ -35,6 +49,15 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
           if (builder.checkPath(name) === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
+          if ((header.size ?? 0) <= SMALL_FILE_BYTES) {
+            const chunks: Buffer[] = [];
+            for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+            const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+            const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as const;
+            builder.addFile(name, { digest, size: bytes.length, mode: header.mode ?? 0o644 });
+            await writes.add(bytes.length, () => store.putBytes(bytes, { digest }));
+            continue;
+          }
           const put = await store.putStream(Readable.from(entry, { objectMode: false }));
           builder.addFile(name, { digest: put.digest, size: put.size, mode: header.mode ?? 0o644 });
           continue;
@@ -59,10 +82,44 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
       // Entries other than files may still carry bytes: drain them so the parser moves on.
       for await (const _ of entry) void _;
     }
+    await writes.drain();
   } catch (err) {
     source.unpipe(extract);
     source.destroy();
+    await writes.drain().catch(() => undefined);
     throw asArchiveError(err, label, 'reading the tar stream');
   }
   return builder.finish();
+}
+
+/** Background store writes, at most PENDING_WRITES / PENDING_BYTES at once; the first failure is rethrown. */
+class WriteWindow {
+  private readonly pending = new Set<Promise<unknown>>();
+  private bytes = 0;
+  private failure: unknown;
+
+  /** Starts a write once there is room; throws an earlier write's failure. */
+  async add(size: number, write: () => Promise<unknown>): Promise<void> {
+    while (this.pending.size >= PENDING_WRITES || (this.bytes + size > PENDING_BYTES && this.pending.size > 0)) {
+      await Promise.race(this.pending);
+    }
+    if (this.failure !== undefined) throw this.failure;
+    this.bytes += size;
+    const done: Promise<unknown> = write().then(
+      () => undefined,
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    ).finally(() => {
+      this.bytes -= size;
+      this.pending.delete(done);
+    });
+    this.pending.add(done);
+  }
+
+  /** Waits for every write; throws the first failure. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.race(this.pending);
+    if (this.failure !== undefined) throw this.failure;
+  }
 }

@@ -6,6 +6,7 @@ export { ingestTar } from './ingest-tar.js';
 export { ingestDirectory } from './ingest-directory.js';
 export { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
 export { unpackArchive } from './unpack.js';
+export { MAX_DEB_CONTROL_BYTES, readDebControl } from './deb-control.js';
 export type { UnpackOptions } from './unpack.js';
 export { packLayers, planPack, writeTreeTar } from './pack.js';
 export type { PackEntry } from './pack.js';

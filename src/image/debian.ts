@@ -1,46 +1,61 @@
-import { computeActionKey, KILN_OUT_DIR, KILN_WORK_DIR, PLATFORM, actionLimits, parseUser, scratchMounts, stepScript, ACTION_KEY_FORMAT } from '../plan/index.js';
+import { computeActionKey, KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_WORK_DIR, PLATFORM, actionLimits, parseUser, scratchMounts, stepScript, ACTION_KEY_FORMAT } from '../plan/index.js';
 import type { ActionContext, ActionKeyMaterial, PlannedAction } from '../plan/index.js';
 import { DEFAULT_SHELL } from '../recipe/index.js';
 import type { DebianImageSpec } from '../recipe/index.js';
 import type { Store } from '../store/index.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
-import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT } from './assemble.js';
+import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT, DEBIAN_PACKAGES_INPUT } from './assemble.js';
 import { ImageError } from './errors.js';
 import { fetchDebianPackages, type FetchedDeb } from './fetch.js';
-import { debianStage1Tree } from './rootfs.js';
+import { basePackages, debianPackagesTree, debianStage1Layout, packageLists, unpackDebs } from './rootfs.js';
 
-/** Ref namespace: the stage-1 tree of a pin set, found by the pins alone. */
-const REF_STAGE1 = 'debian-stage1';
+/** Ref namespaces: the base tree and the package folder of a pin set, found by the pins alone. */
+const REF_BASE = 'debian-base';
+const REF_PACKAGES = 'debian-packages';
 
 export interface DebianStage1Options {
   signal?: AbortSignal;
-  /** Called around the download of the .debs (not called when the stage-1 tree is known). */
+  /** Called around the download of the .debs (not called when both trees are known). */
   onFetch?: (phase: 'start' | 'done', debs?: FetchedDeb[]) => void;
 }
 
-/**
- * Stage 1 of a `debian` image: the merged data trees of its pinned .debs, a pure function of
- * the pins, so found by them: a known pin set fetches and unpacks nothing.
- */
-export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<Digest> {
-  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v1', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
-  const known = await store.getRef(REF_STAGE1, key);
-  if (known && (await store.has(known))) return known;
-  options.onFetch?.('start');
-  const debs = await fetchDebianPackages(store, spec.pins, { ...(options.signal && { signal: options.signal }) });
-  options.onFetch?.('done', debs);
-  const tree = await debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
-  await store.setRef(REF_STAGE1, key, tree);
-  return tree;
+/** What the assembly step starts from: the image it runs in and the folder it installs from. */
+export interface DebianStage1 {
+  /** The merged data of the required packages and their dependencies, an empty dpkg database (`debianBaseTree`). */
+  base: Digest;
+  /** Every .deb and the package lists (`debianPackagesTree`), mounted as the `debs` input. */
+  packages: Digest;
 }
 
 /**
- * Stage 2 as an action, pure: dpkg configures the stage-1 tree inside the sandbox as the
+ * Stage 1 of a `debian` image: the base tree and the package folder, pure functions of the pins,
+ * so found by them: a known pin set fetches and unpacks nothing. Every package's data tree is
+ * unpacked once per .deb (ref `deb-data`), so a second image that differs by one package
+ * unpacks only that one; images with the same base packages share one base tree.
+ */
+export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<DebianStage1> {
+  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v2', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
+  const [knownBase, knownPackages] = await Promise.all([store.getRef(REF_BASE, key), store.getRef(REF_PACKAGES, key)]);
+  if (knownBase && knownPackages) return { base: knownBase, packages: knownPackages };
+  options.onFetch?.('start');
+  const debs = await fetchDebianPackages(store, spec.pins, { ...(options.signal && { signal: options.signal }) });
+  options.onFetch?.('done', debs);
+  const unpacked = await unpackDebs(store, debs, { label: `image "${spec.name}"` });
+  const layout = await debianStage1Layout(store, unpacked, packageLists(debs), basePackages(debs, unpacked));
+  const base = await store.putTree(layout.base);
+  const packages = await debianPackagesTree(store, debs, layout);
+  await store.setRef(REF_BASE, key, base);
+  await store.setRef(REF_PACKAGES, key, packages);
+  return { base, packages };
+}
+
+/**
+ * Stage 2 as an action, pure: dpkg installs the packages into the base tree inside the sandbox as the
  * profile's `debian-assembly` exception allows (root, CAP_CHOWN only, no network). Its output,
  * not normalized (a root filesystem's .gz files are package content), is the image.
  */
-export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, context: ActionContext): PlannedAction {
+export function planDebianAssembly(spec: DebianImageSpec, stage1: DebianStage1, context: ActionContext): PlannedAction {
   const { profile, digest } = context.profile;
   const exception = profile.exceptions && Object.hasOwn(profile.exceptions, DEBIAN_ASSEMBLY_EXCEPTION) ? profile.exceptions[DEBIAN_ASSEMBLY_EXCEPTION] : undefined;
   if (!exception) {
@@ -50,10 +65,11 @@ export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, contex
     Object.entries({ ...profile.env, SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), KILN_OUT: KILN_OUT_DIR }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
   const argv = [...DEFAULT_SHELL, stepScript(profile, DEBIAN_ASSEMBLY_SCRIPT)];
-  const image = { kind: 'tree' as const, tree: stage1 };
+  const image = { kind: 'tree' as const, tree: stage1.base };
+  const inputs = { [DEBIAN_PACKAGES_INPUT]: { kind: 'tree' as const, tree: stage1.packages } };
   // The exception's user and capabilities are in the profile digest; the user is also here.
   const material: ActionKeyMaterial = {
-    kiln: ACTION_KEY_FORMAT, image, argv, env, user: exception.user, inputs: {}, needs: {},
+    kiln: ACTION_KEY_FORMAT, image, argv, env, user: exception.user, inputs, needs: {},
     sourceDateEpoch: context.sourceDateEpoch, platform: PLATFORM, sandboxProfile: digest, normalize: false,
   };
   const name = `image:${spec.name}`;
@@ -71,7 +87,10 @@ export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, contex
       workdir: profile.workdir,
       hostname: profile.hostname,
       domainname: profile.domainname,
-      mounts: scratchMounts(KILN_WORK_DIR),
+      mounts: [
+        { path: `${KILN_INPUTS_DIR}/${DEBIAN_PACKAGES_INPUT}`, source: inputs[DEBIAN_PACKAGES_INPUT], writable: false, owner: 'root' },
+        ...scratchMounts(KILN_WORK_DIR),
+      ],
       outputPath: KILN_OUT_DIR,
       limits: actionLimits(context),
       privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capAdd] },

@@ -5,7 +5,8 @@ export type { FileInfo, SpecialKind, TreeBuilder, TreeBuilderOptions } from './t
 export { ingestTar } from './ingest-tar.js';
 export { ingestDirectory } from './ingest-directory.js';
 export { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
-export { unpackArchive } from './unpack.js';
+export { readDebShape, unpackArchive } from './unpack.js';
+export { SHAPE_DIGEST } from './ingest-tar.js';
 export { MAX_DEB_CONTROL_BYTES, readDebControl } from './deb-control.js';
 export type { UnpackOptions } from './unpack.js';
 export { packLayers, planPack, writeTreeTar } from './pack.js';

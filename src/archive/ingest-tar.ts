@@ -17,6 +17,17 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
   return { manifest, digest: await store.putTree(manifest) };
 }
 
+/**
+ * `shapeOnly`: file contents are read past and never stored; each file gets SHAPE_DIGEST and
+ * size 0. The result says which paths exist and what they are, and is never a storable tree.
+ */
+export interface ReadTarMode {
+  shapeOnly?: boolean;
+}
+
+/** The digest every file of a shape carries (sha256 of nothing). */
+export const SHAPE_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 /** Files up to this size are read whole and stored while the next entries are read. */
 const SMALL_FILE_BYTES = 1 << 20;
 /** Small files being stored at once, and the bytes they may hold. */
@@ -30,7 +41,7 @@ const PENDING_BYTES = 16 << 20;
  * store's per-file work (ten thousand files in a root filesystem). Large files stream into the
  * store. Every write has finished, or the first failure is thrown, before the manifest returns.
  */
-export async function readTarEntries(store: Store, source: Readable, options: TreeBuilderOptions): Promise<TreeManifest> {
+export async function readTarEntries(store: Store, source: Readable, options: TreeBuilderOptions & ReadTarMode): Promise<TreeManifest> {
   const { label } = options;
   const builder = createTreeBuilder(options);
   const writes = new WriteWindow();
@@ -49,6 +60,11 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
           if (builder.checkPath(name) === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
+          if (options.shapeOnly) {
+            for await (const _ of entry) void _;
+            builder.addFile(name, { digest: SHAPE_DIGEST, size: 0, mode: header.mode ?? 0o644 });
+            continue;
+          }
           if ((header.size ?? 0) <= SMALL_FILE_BYTES) {
             const chunks: Buffer[] = [];
             for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);

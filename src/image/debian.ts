@@ -8,7 +8,7 @@ import { sha256Digest, type Digest } from '../util/digest.js';
 import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT, DEBIAN_PACKAGES_INPUT } from './assemble.js';
 import { ImageError } from './errors.js';
 import { fetchDebianPackages, type FetchedDeb } from './fetch.js';
-import { basePackages, debianPackagesTree, debianStage1Layout, packageLists, unpackDebs } from './rootfs.js';
+import { basePackages, debianPackagesTree, debianStage1Layout, debRelationsOf, packageLists, unpackDebs } from './rootfs.js';
 
 /** Ref namespaces: the base tree and the package folder of a pin set, found by the pins alone. */
 const REF_BASE = 'debian-base';
@@ -18,6 +18,8 @@ export interface DebianStage1Options {
   signal?: AbortSignal;
   /** Called around the download of the .debs (not called when both trees are known). */
   onFetch?: (phase: 'start' | 'done', debs?: FetchedDeb[]) => void;
+  /** Called with the base tree as soon as it is stored, while the rest of stage 1 runs. */
+  onBase?: (base: Digest) => void;
 }
 
 /** What the assembly step starts from: the image it runs in and the folder it installs from. */
@@ -41,13 +43,21 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
   options.onFetch?.('start');
   const debs = await fetchDebianPackages(store, spec.pins, { ...(options.signal && { signal: options.signal }) });
   options.onFetch?.('done', debs);
-  const unpacked = await unpackDebs(store, debs, { label: `image "${spec.name}"` });
-  const layout = await debianStage1Layout(store, unpacked, packageLists(debs), basePackages(debs, unpacked));
-  const base = await store.putTree(layout.base);
+  const label = `image "${spec.name}"`;
+  const lists = packageLists(debs);
+  const base = new Set(basePackages(debs, await debRelationsOf(store, debs, { label })));
+  const parts = await unpackDebs(store, debs, {
+    label,
+    full: base,
+    // The base is ready before the other packages' shapes are read: the engine may take it in meanwhile.
+    onFull: async (baseParts) => options.onBase?.(await store.putTree((await debianStage1Layout(store, baseParts, lists, base)).base)),
+  });
+  const layout = await debianStage1Layout(store, parts, lists, base);
+  const baseTree = await store.putTree(layout.base);
   const packages = await debianPackagesTree(store, debs, layout);
-  await store.setRef(REF_BASE, key, base);
+  await store.setRef(REF_BASE, key, baseTree);
   await store.setRef(REF_PACKAGES, key, packages);
-  return { base, packages };
+  return { base: baseTree, packages };
 }
 
 /**

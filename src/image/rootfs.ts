@@ -1,4 +1,5 @@
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
+import { canonicalJSON } from '../util/canonical-json.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { debRelations, dependencyClosure, type DebRelations } from './control.js';
@@ -22,9 +23,11 @@ export const PACKAGES_REST = 'rest';
 export const PACKAGES_USR_LINKS = 'usr-links';
 export const PACKAGES_DIRS = 'dirs';
 
-/** Ref namespaces: a .deb blob → the tree of its data.tar; → its control file. */
+/** Ref namespaces: a .deb blob → the tree of its data.tar; → its control file; → the shape of its data. */
 const REF_DEB_DATA = 'deb-data';
 const REF_DEB_CONTROL = 'deb-control';
+const REF_DEB_SHAPE = 'deb-shape';
+const SHAPE_FORMAT = 'deb-shape/v1';
 /** .debs unpacked at once: xz runs in a child process while this process hashes another package's files. */
 const UNPACK_CONCURRENCY = 3;
 
@@ -33,10 +36,6 @@ export interface DebianTreePart {
   manifest: TreeManifest;
 }
 
-/** One .deb as stage 1 uses it: its data tree and its relations. */
-export interface UnpackedDeb extends DebianTreePart {
-  relations: DebRelations;
-}
 
 /** `bin/ls` → `usr/bin/ls`; `bin` itself → undefined (the link is kiln's); other paths unchanged. */
 export function mergedUsrPath(path: string): string | undefined {
@@ -134,6 +133,35 @@ async function debDataTree(store: Store, deb: FetchedDeb, label: string): Promis
   return tree.manifest;
 }
 
+/** The shape of one .deb's data (paths and kinds, no contents), read once per blob (ref `deb-shape`). */
+async function debShape(store: Store, deb: FetchedDeb, label: string): Promise<TreeManifest> {
+  const { readDebShape, SHAPE_DIGEST } = await import('../archive/index.js');
+  // A package unpacked for another image's base already has its tree: the same paths.
+  const tree = await store.getRef(REF_DEB_DATA, deb.digest);
+  if (tree) return store.readTree(tree);
+  const known = await store.getRef(REF_DEB_SHAPE, deb.digest);
+  if (known) return shapeFromJSON((await store.readBlob(known)).toString('utf8'), SHAPE_DIGEST);
+  const shape = await readDebShape(store, deb.digest, { label: `${label}: ${deb.pin.package}` });
+  await store.setRef(REF_DEB_SHAPE, deb.digest, (await store.putBytes(shapeToJSON(shape))).digest);
+  return shape;
+}
+
+/** A shape as stored: `{"kiln":"deb-shape/v1","entries":[["d","usr"],["f","usr/x"],["l","usr/y"]]}`. */
+function shapeToJSON(shape: TreeManifest): string {
+  return canonicalJSON({ kiln: SHAPE_FORMAT, entries: shape.entries.map((e) => [e.type[0], e.path]) });
+}
+
+function shapeFromJSON(text: string, fileDigest: Digest): TreeManifest {
+  const value = JSON.parse(text) as { kiln?: unknown; entries?: unknown };
+  if (value.kiln !== SHAPE_FORMAT || !Array.isArray(value.entries)) throw new TypeError('not a deb-shape/v1 record');
+  const entries = (value.entries as [string, string][]).map(([t, path]): TreeEntry => {
+    if (t === 'd') return { path, type: 'dir' };
+    if (t === 'l') return { path, type: 'symlink', target: '' };
+    return { path, type: 'file', mode: 0o644, digest: fileDigest, size: 0 };
+  });
+  return { kiln: TREE_FORMAT, entries };
+}
+
 /** The control file of one .deb, read once per blob (ref `deb-control`). */
 async function debControl(store: Store, deb: FetchedDeb, label: string): Promise<string> {
   const known = await store.getRef(REF_DEB_CONTROL, deb.digest);
@@ -144,28 +172,64 @@ async function debControl(store: Store, deb: FetchedDeb, label: string): Promise
   return text;
 }
 
-/** Every .deb's data tree and relations, in the order of `debs`; a few unpack at once. */
-export async function unpackDebs(store: Store, debs: FetchedDeb[], options: { label: string }): Promise<UnpackedDeb[]> {
-  const out: UnpackedDeb[] = new Array(debs.length);
+/** `fn` over `items`, UNPACK_CONCURRENCY at a time, results in order. */
+async function eachDeb<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < debs.length) {
+    while (next < items.length) {
       const i = next++;
-      const deb = debs[i]!;
-      const [manifest, control] = await Promise.all([debDataTree(store, deb, options.label), debControl(store, deb, options.label)]);
-      out[i] = { package: deb.pin.package, manifest, relations: { ...debRelations(control), package: deb.pin.package } };
+      out[i] = await fn(items[i]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(UNPACK_CONCURRENCY, debs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(UNPACK_CONCURRENCY, items.length) }, worker));
   return out;
+}
+
+/** Every .deb's relations (its control file), in the order of `debs`. */
+export async function debRelationsOf(store: Store, debs: FetchedDeb[], options: { label: string }): Promise<DebRelations[]> {
+  return eachDeb(debs, async (deb) => ({ ...debRelations(await debControl(store, deb, options.label)), package: deb.pin.package }));
+}
+
+export interface UnpackDebsOptions {
+  label: string;
+  /** Packages whose data is unpacked into the store; the others are only read for their shape. */
+  full: ReadonlySet<string>;
+  /** Called once every package of `full` is unpacked (the shapes may still be read). */
+  onFull?: (parts: DebianTreePart[]) => void | Promise<void>;
+}
+
+/**
+ * The parts of stage 1, in the order of `debs`: the data trees of the `full` packages
+ * (unpacked first) and the shapes of the others. A few .debs are read at once.
+ */
+export async function unpackDebs(store: Store, debs: FetchedDeb[], options: UnpackDebsOptions): Promise<DebianTreePart[]> {
+  const full = debs.filter((d) => options.full.has(d.pin.package));
+  const shaped = debs.filter((d) => !options.full.has(d.pin.package));
+  const byName = new Map<string, DebianTreePart>();
+  // The shapes start only as workers free up from the unpacking, so the full trees come first.
+  const fullDone = eachDeb(full, async (deb) => {
+    const part = { package: deb.pin.package, manifest: await debDataTree(store, deb, options.label) };
+    byName.set(part.package, part);
+    return part;
+  }).then(async (parts) => {
+    await options.onFull?.(parts);
+  });
+  const shapesDone = fullDone.then(() =>
+    eachDeb(shaped, async (deb) => {
+      byName.set(deb.pin.package, { package: deb.pin.package, manifest: await debShape(store, deb, options.label) });
+    }),
+  );
+  await Promise.all([fullDone, shapesDone]);
+  return debs.map((d) => byName.get(d.pin.package)!);
 }
 
 /**
  * The packages whose data the base tree holds: Debian's required set and everything it depends
  * on (libc6 is not itself required), as debootstrap extracts its base. Sorted. Pure.
  */
-export function basePackages(debs: Pick<FetchedDeb, 'pin'>[], unpacked: Pick<UnpackedDeb, 'relations'>[]): string[] {
-  return dependencyClosure(packageLists(debs).required, unpacked.map((u) => u.relations));
+export function basePackages(debs: Pick<FetchedDeb, 'pin'>[], relations: DebRelations[]): string[] {
+  return dependencyClosure(packageLists(debs).required, relations);
 }
 
 /** How stage 1 splits an image: what the base tree holds, and what the assembly step prepares before dpkg runs. */
@@ -209,10 +273,10 @@ export function layoutDebianStage1(parts: DebianTreePart[], base: ReadonlySet<st
 }
 
 /** `layoutDebianStage1` of unpacked packages, with the skeleton put in the store. */
-export async function debianStage1Layout(store: Store, unpacked: UnpackedDeb[], lists: { required: string[]; rest: string[] }, base: string[]): Promise<Stage1Layout> {
+export async function debianStage1Layout(store: Store, parts: DebianTreePart[], lists: { required: string[]; rest: string[] }, base: ReadonlySet<string>): Promise<Stage1Layout> {
   const order = new Map([...lists.required, ...lists.rest].map((name, i) => [name, i]));
-  const ordered = [...unpacked].sort((a, b) => order.get(a.package)! - order.get(b.package)!);
-  return layoutDebianStage1(ordered, new Set(base), await dpkgSkeleton(store));
+  const ordered = [...parts].sort((a, b) => order.get(a.package)! - order.get(b.package)!);
+  return layoutDebianStage1(ordered, base, await dpkgSkeleton(store));
 }
 
 /**

@@ -52,6 +52,12 @@ export interface ActionSubject {
 
 export interface Executor {
   execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome>;
+  /**
+   * A tree that an action will run in soon (a debian image's base, while the rest of its stage 1
+   * is read): the engine may start taking it in. Only when an action is bound to run: a fully
+   * cached build never talks to an engine.
+   */
+  prepareImage(tree: Digest, mtime: number): void;
 }
 
 /**
@@ -141,7 +147,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     return (await normalizeTree(store, await store.readTree(tree), { sourceDateEpoch })).digest;
   }
 
-  return { execute };
+  function prepareImage(tree: Digest, mtime: number): void {
+    if (options.signal.aborted) return;
+    options.engine().then((engine) => engine.prepareImage?.({ kind: 'tree', tree }, { store, mtime }), () => undefined);
+  }
+
+  return { execute, prepareImage };
 }
 
 const NETWORK_FAILURE = /(bad address|could not resolve|name resolution|network is unreachable|ENETUNREACH|EAI_AGAIN|ENOTFOUND|connection refused|no route to host|unknown host|Temporary failure)/i;

@@ -126,6 +126,7 @@ export function createBuildGraph(options: BuildGraphOptions): BuildGraph {
     const label = `image:${spec.name}`;
     const stage1 = await debianStage1(store, spec, {
       signal: abort.signal,
+      onBase: (base) => executor.prepareImage(base, context.sourceDateEpoch),
       onFetch: (phase, debs) => report(phase === 'start'
         ? { type: 'fetch-start', input: label }
         : { type: 'fetch-done', input: label, cached: debs!.every((d) => d.cached), size: debs!.reduce((n, d) => n + d.size, 0) }),

@@ -6,7 +6,7 @@ import type { Store } from '../store/types.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
-import type { Engine, EngineAction, EngineResult, EngineRunIO, ExecutorRecord, SandboxProfile } from './types.js';
+import type { Engine, EngineAction, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, SandboxProfile } from './types.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
 export const TREE_IMAGE_REPO = 'kiln.local/tree';
@@ -36,6 +36,7 @@ export interface DockerEngine extends Engine {
   ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string>;
   /** An image by digest (`name@sha256:<hex>`): pulled if absent; the local copy's digest is checked. */
   ensureOciImage(ref: string): Promise<string>;
+  prepareImage(image: ImageRef, options: ImagePreparation): void;
 }
 
 /** What one container run needs, once the image and the input tar are ready. */
@@ -88,14 +89,20 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
   }
 
-  return { kind: 'docker', describe, run, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
+  function prepareImage(image: ImageRef, options: ImagePreparation): void {
+    if (image.kind !== 'tree') return;
+    // Memoized by tree: the run that needs the image waits for this import, or retries it.
+    images.forAction({ image, mtime: options.mtime }, { store: options.store }).catch(() => undefined);
+  }
+
+  return { kind: 'docker', describe, run, prepareImage, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
 }
 
 interface DockerImages {
   ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string>;
   ensureOci(ref: string): Promise<string>;
   /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
-  forAction(action: EngineAction, io: EngineRunIO): Promise<string>;
+  forAction(action: Pick<EngineAction, 'image' | 'mtime'>, io: Pick<EngineRunIO, 'store' | 'onImage'>): Promise<string>;
 }
 
 /** The images of one engine: kiln trees imported under their digest, OCI images pulled by digest and checked. */
@@ -157,7 +164,7 @@ function createDockerImages(docker: Dockerode): DockerImages {
     return ref;
   }
 
-  async function forAction(action: EngineAction, io: EngineRunIO): Promise<string> {
+  async function forAction(action: Pick<EngineAction, 'image' | 'mtime'>, io: Pick<EngineRunIO, 'store' | 'onImage'>): Promise<string> {
     const image = action.image;
     if (image.kind === 'oci') {
       io.onImage?.('pull');

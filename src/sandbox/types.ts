@@ -159,4 +159,16 @@ export interface Engine {
   /** The engine itself, for build summaries and provenance. */
   describe(): Promise<ExecutorRecord>;
   run(action: EngineAction, io: EngineRunIO): Promise<EngineResult>;
+  /**
+   * Optional: start making an image available before an action needs it (a tree imported while
+   * kiln still prepares the action's inputs). `run` waits for what is under way; a failure here
+   * is only reported by the `run` that needs the image.
+   */
+  prepareImage?(image: ImageRef, options: ImagePreparation): void;
+}
+
+/** What `prepareImage` needs: where a tree is read from, and the mtime the action will give its entries. */
+export interface ImagePreparation {
+  store: Store;
+  mtime: number;
 }

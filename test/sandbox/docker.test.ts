@@ -13,7 +13,7 @@ import { loadSandboxProfile } from '../../src/sandbox/profile.js';
 import type { EngineAction, EngineResult } from '../../src/sandbox/types.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import type { Digest } from '../../src/util/digest.js';
-import { NO_DOCKER, busyboxRootfs, sandboxAction } from '../helpers/busybox.js';
+import { NO_DOCKER, busyboxRootfs, busyboxTree, sandboxAction } from '../helpers/busybox.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 
 const { profile } = await loadSandboxProfile();
@@ -151,6 +151,24 @@ treeCase('fails with KILN_SANDBOX_IMAGE_IMPORT when the rootfs is not a tar, and
   const tree = `sha256:${randomBytes(32).toString('hex')}` as Digest;
   await rejectsWithCode(() => engine.ensureTreeImage(tree, () => Readable.from([Buffer.from('not a tar at all')])), 'KILN_SANDBOX_IMAGE_IMPORT');
   assert.ok(await imageGone(`kiln.local/tree:${tree.slice(7)}`));
+});
+
+treeCase('prepareImage imports a tree ahead of the run that needs it, with the run\'s mtime', async () => {
+  // The busybox tree plus a file of its own: a tree no other test has imported.
+  const base = await store.readTree(await busyboxTree(store));
+  const marker = await store.putBytes(randomBytes(16).toString('hex'));
+  const tree = await store.putTree({ kiln: 'tree/v1', entries: [...base.entries, { path: 'zz-marker', type: 'file' as const, mode: 0o644 as const, digest: marker.digest, size: marker.size }].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))) });
+  const ref = `kiln.local/tree:${tree.slice(7)}`;
+  try {
+    engine.prepareImage({ kind: 'tree', tree }, { store, mtime: 1700000000 });
+    for (let i = 0; i < 200 && (await imageGone(ref)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.not.ok(await imageGone(ref), 'imported before any run asked');
+    const ran = await runScript('stat -c %Y /zz-marker', { image: { kind: 'tree', tree } });
+    assert.is(ran.result.exitCode, 0);
+    assert.is(ran.stdout.trim(), '1700000000');
+  } finally {
+    await docker.getImage(ref).remove().catch(() => undefined);
+  }
 });
 
 ensureTreeImageSuite('refuses a tree id that is not a digest', async () => {

@@ -10,6 +10,7 @@ export { SHAPE_DIGEST } from './ingest-tar.js';
 export { MAX_DEB_CONTROL_BYTES, readDebControl } from './deb-control.js';
 export type { UnpackOptions } from './unpack.js';
 export { packLayers, planPack, writeTreeTar } from './pack.js';
+export type { TarMirror } from './mirror.js';
 export type { PackEntry } from './pack.js';
 export { normalizeBlob, normalizeTree } from './normalize.js';
 export { canonicalGzipHeader } from './gzip.js';

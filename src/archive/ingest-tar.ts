@@ -4,8 +4,10 @@ import * as tar from 'tar-stream';
 import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
 import { asArchiveError, entryError } from './errors.js';
-import { createTreeBuilder, type TreeBuilderOptions } from './tree-builder.js';
+import { MirrorWriter, type MirrorSource, type TarMirror } from './mirror.js';
+import { createTreeBuilder, fileMode, type TreeBuilderOptions } from './tree-builder.js';
 import type { IngestedTree, IngestOptions } from './types.js';
+import type { Digest } from '../util/digest.js';
 
 /**
  * Reads a tar stream into the store: every file's bytes go straight to `store.putStream`
@@ -23,6 +25,8 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
  */
 export interface ReadTarMode {
   shapeOnly?: boolean;
+  /** Written as the entries are read (`TarMirror`); not finalized here. */
+  mirror?: TarMirror;
 }
 
 /** The digest every file of a shape carries (sha256 of nothing). */
@@ -45,6 +49,7 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
   const { label } = options;
   const builder = createTreeBuilder(options);
   const writes = new WriteWindow();
+  const mirror = options.mirror && new MirrorWriter(store, options.mirror, writes);
   // Pre-POSIX (v7) headers have no `ustar` magic; automake's `make dist` still writes them
   // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
   // tar-stream reads the option but its bundled types do not declare it.
@@ -59,7 +64,9 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
         case 'file':
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
-          if (builder.checkPath(name) === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
+          const path = builder.checkPath(name);
+          if (path === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
+          const mode = fileMode(header.mode ?? 0o644);
           if (options.shapeOnly) {
             for await (const _ of entry) void _;
             builder.addFile(name, { digest: SHAPE_DIGEST, size: 0, mode: header.mode ?? 0o644 });
@@ -70,27 +77,34 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
             for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
             const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
             const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as const;
-            builder.addFile(name, { digest, size: bytes.length, mode: header.mode ?? 0o644 });
-            await writes.add(bytes.length, () => store.putBytes(bytes, { digest }));
+            builder.addFile(name, { digest, size: bytes.length, mode });
+            await writes.add(digest, bytes.length, () => store.putBytes(bytes, { digest }));
+            await mirror?.add({ path, type: 'file', mode, digest, size: bytes.length }, bytes);
             continue;
           }
           const put = await store.putStream(Readable.from(entry, { objectMode: false }));
-          builder.addFile(name, { digest: put.digest, size: put.size, mode: header.mode ?? 0o644 });
+          builder.addFile(name, { digest: put.digest, size: put.size, mode });
+          await mirror?.add({ path, type: 'file', mode, digest: put.digest, size: put.size });
           continue;
         }
         case 'directory':
           builder.addDir(name);
+          await mirror?.add({ path: builder.checkPath(name), type: 'dir' });
           break;
         case 'symlink':
           builder.addSymlink(name, header.linkname ?? '');
+          await mirror?.add({ path: builder.checkPath(name), type: 'symlink', target: header.linkname ?? '' });
           break;
-        case 'link':
-          builder.addHardlink(name, header.linkname ?? '');
+        case 'link': {
+          const placed = builder.addHardlink(name, header.linkname ?? '');
+          await mirror?.add(placed);
           break;
+        }
         case 'character-device':
         case 'block-device':
         case 'fifo':
           builder.addSpecial(name, header.type);
+          await mirror?.parents(builder.checkPath(name));
           break;
         default:
           throw entryError('KILN_ARCHIVE_UNSUPPORTED', label, name, `has a tar entry type kiln does not read (${String(header.type)})`);
@@ -109,13 +123,20 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
 }
 
 /** Background store writes, at most PENDING_WRITES / PENDING_BYTES at once; the first failure is rethrown. */
-class WriteWindow {
+class WriteWindow implements MirrorSource {
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly byDigest = new Map<Digest, Promise<unknown>>();
   private bytes = 0;
   private failure: unknown;
 
+  /** Resolves once a write of `digest` under way has finished (at once when none is). */
+  async stored(digest: Digest): Promise<void> {
+    await this.byDigest.get(digest);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
   /** Starts a write once there is room; throws an earlier write's failure. */
-  async add(size: number, write: () => Promise<unknown>): Promise<void> {
+  async add(digest: Digest, size: number, write: () => Promise<unknown>): Promise<void> {
     while (this.pending.size >= PENDING_WRITES || (this.bytes + size > PENDING_BYTES && this.pending.size > 0)) {
       await Promise.race(this.pending);
     }
@@ -129,8 +150,10 @@ class WriteWindow {
     ).finally(() => {
       this.bytes -= size;
       this.pending.delete(done);
+      if (this.byDigest.get(digest) === done) this.byDigest.delete(digest);
     });
     this.pending.add(done);
+    this.byDigest.set(digest, done);
   }
 
   /** Waits for every write; throws the first failure. */

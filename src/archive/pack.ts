@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { comparePaths, type TreeManifest } from '../store/tree.js';
+import { comparePaths, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { ArchiveError } from './errors.js';
@@ -134,18 +134,7 @@ async function writeEntries(store: Store, pack: tar.Pack, entries: PackEntry[], 
   const ahead = readAhead(store, entries);
   try {
     for (const [i, entry] of entries.entries()) {
-      const header: TarHeader = {
-        name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
-        mode: entry.mode,
-        uid: entry.uid,
-        gid: entry.gid,
-        mtime: date,
-        uname: '',
-        gname: '',
-        type: entry.type === 'dir' ? 'directory' : entry.type,
-        size: entry.type === 'file' ? entry.size : 0,
-      };
-      if (entry.type === 'symlink') header.linkname = entry.target;
+      const header = packHeader(entry, date);
       if (entry.type !== 'file') await writeMember(pack, header);
       else if (entry.size <= WHOLE_READ_BYTES) await writeMember(pack, header, [await ahead.take(i)]);
       else await writeMember(pack, header, store.openBlob(entry.digest));
@@ -154,6 +143,35 @@ async function writeEntries(store: Store, pack: tar.Pack, entries: PackEntry[], 
     ahead.stop();
   }
   pack.finalize();
+}
+
+/** The tar header of a planned member: no user or group names, one mtime, no pax time records. */
+export function packHeader(entry: PackEntry, date: Date): TarHeader {
+  const header: TarHeader = {
+    name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    mtime: date,
+    uname: '',
+    gname: '',
+    type: entry.type === 'dir' ? 'directory' : entry.type,
+    size: entry.type === 'file' ? entry.size : 0,
+  };
+  if (entry.type === 'symlink') header.linkname = entry.target;
+  return header;
+}
+
+/** A tree entry as `writeTreeTar` packs it: owned by root, files 0644 or 0755, folders 0755. */
+export function treePackEntry(entry: TreeEntry): PackEntry {
+  switch (entry.type) {
+    case 'file':
+      return { path: entry.path, type: 'file', mode: entry.mode, uid: 0, gid: 0, digest: entry.digest, size: entry.size };
+    case 'dir':
+      return { path: entry.path, type: 'dir', mode: 0o755, uid: 0, gid: 0 };
+    case 'symlink':
+      return { path: entry.path, type: 'symlink', mode: SYMLINK_MODE, uid: 0, gid: 0, target: entry.target };
+  }
 }
 
 /**

@@ -102,6 +102,8 @@ export function planDebianAssembly(spec: DebianImageSpec, stage1: DebianStage1, 
         ...scratchMounts(KILN_WORK_DIR),
       ],
       outputPath: KILN_OUT_DIR,
+      // Steps run in it next: the engine takes the image in while it reads the output back.
+      outputImage: true,
       limits: actionLimits(context),
       privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capAdd] },
       mtime: context.sourceDateEpoch,

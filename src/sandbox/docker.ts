@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import Dockerode from 'dockerode';
-import type { PackLayer } from '../archive/types.js';
+import { pack as tarPack } from 'tar-stream';
+import type { PackLayer, TarMirror } from '../archive/index.js';
 import type { Store } from '../store/types.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
@@ -14,6 +16,8 @@ export const TREE_IMAGE_REPO = 'kiln.local/tree';
 export const STEP_LABEL = 'kiln.step';
 /** Label naming the profile exception a container runs under: what an auditor looks for. */
 export const EXCEPTION_LABEL = 'kiln.exception';
+/** How far an output's ingest may run ahead of its image import (`EngineAction.outputImage`). */
+const MIRROR_BUFFER_BYTES = 64 << 20;
 /** After the container exited, the attach stream ends once the engine flushed the last output. */
 const OUTPUT_DRAIN_MS = 10_000;
 
@@ -83,7 +87,14 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       io,
       input: () => packLayers(store, layers, { mtime: action.mtime }),
       collect: async (tar) => {
-        outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any' })).digest;
+        const image = action.outputImage ? images.importOutput(action.mtime) : undefined;
+        try {
+          outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any', ...(image && { mirror: image.mirror }) })).digest;
+        } catch (err) {
+          image?.abort();
+          throw err;
+        }
+        await image?.finish(outputTree);
       },
     });
     return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
@@ -98,8 +109,19 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   return { kind: 'docker', describe, run, prepareImage, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
 }
 
+/** An action's output imported as an image while it is read back (`EngineAction.outputImage`). */
+interface OutputImport {
+  /** Where the ingest writes its normalized copy of the entries. */
+  mirror: TarMirror;
+  /** The output is stored as `tree`: the import is finished and tagged as that tree's image. Never throws. */
+  finish(tree: Digest): Promise<void>;
+  /** The output was not taken: the import is stopped and leaves nothing. */
+  abort(): void;
+}
+
 interface DockerImages {
   ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string>;
+  importOutput(mtime: number): OutputImport;
   ensureOci(ref: string): Promise<string>;
   /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
   forAction(action: Pick<EngineAction, 'image' | 'mtime'>, io: Pick<EngineRunIO, 'store' | 'onImage'>): Promise<string>;
@@ -177,7 +199,45 @@ function createDockerImages(docker: Dockerode): DockerImages {
     return ensureTree(image.tree, () => writeTreeTar(store, manifest, { mtime: action.mtime }));
   }
 
-  return { ensureTree, ensureOci, forAction };
+  /**
+   * The mirror of an output, streamed into `docker import` under a temporary tag while the
+   * output is ingested, then tagged as the tree's image (unless one exists). If anything fails,
+   * the image is simply imported from the tree when a step needs it.
+   */
+  function importOutput(mtime: number): OutputImport {
+    const pack = tarPack();
+    const tag = `pending-${randomBytes(8).toString('hex')}`;
+    const pending = `${TREE_IMAGE_REPO}:${tag}`;
+    // A deep buffer between the two: the ingest is not held to the engine's pace file by file.
+    const buffered = new PassThrough({ highWaterMark: MIRROR_BUFFER_BYTES });
+    Readable.from(pack, { objectMode: false }).on('error', (err) => buffered.destroy(err)).pipe(buffered);
+    const imported = docker.importImage(buffered, { repo: TREE_IMAGE_REPO, tag }).then(drainProgress);
+    imported.catch(() => undefined);
+    const untag = () => docker.getImage(pending).remove().catch(() => undefined);
+    return {
+      mirror: { pack, mtime },
+      async finish(tree) {
+        pack.finalize();
+        try {
+          await imported;
+          const hex = digestHex(tree);
+          const ref = `${TREE_IMAGE_REPO}:${hex}`;
+          if ((await inspectImage(docker, ref)) === undefined) await docker.getImage(pending).tag({ repo: TREE_IMAGE_REPO, tag: hex });
+          if (!treeImages.has(ref)) treeImages.set(ref, Promise.resolve(ref));
+        } catch {
+          // Imported from the tree later, by the first step that runs in it.
+        } finally {
+          await untag();
+        }
+      },
+      abort() {
+        pack.destroy();
+        void imported.then(untag, () => undefined);
+      },
+    };
+  }
+
+  return { ensureTree, ensureOci, forAction, importOutput };
 }
 
 async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.ImageInspectInfo | undefined> {

@@ -115,6 +115,12 @@ export interface EngineAction {
   mounts: Mount[];
   /** Absolute path of the folder whose contents become the output tree. */
   outputPath: string;
+  /**
+   * The output will run as an image (a debian image's assembly): the engine may take it in as
+   * it reads it back, under the output tree's digest, instead of packing the tree again when
+   * the first step needs it. Not part of the action key: it changes no byte of the output.
+   */
+  outputImage?: boolean;
   /** Paths given as fresh in-memory folders instead of packed ones (directory-order variation), with mount options. */
   tmpfs?: Record<string, string>;
   limits: ActionLimits;

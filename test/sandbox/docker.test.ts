@@ -313,6 +313,37 @@ stepCase('returns the output folder as a tree in the store, symlinks kept as lin
   assert.is(await containersOf('test'), 0);
 });
 
+stepCase('outputImage: the output is imported as the image of its tree while it is read back, as a tree import would give it', async () => {
+  const script = [
+    'cp -a /bin /etc $KILN_OUT/',
+    'mkdir -p $KILN_OUT/usr/bin $KILN_OUT/var/lib $KILN_OUT/tmp',
+    'printf tool > $KILN_OUT/usr/bin/tool && chmod 4755 $KILN_OUT/usr/bin/tool',
+    'ln $KILN_OUT/usr/bin/tool $KILN_OUT/usr/bin/tool2',
+    'ln -s usr/bin $KILN_OUT/ubin',
+    `head -c 3000000 /dev/zero > $KILN_OUT/var/lib/big && echo ${randomBytes(8).toString('hex')} > $KILN_OUT/var/lib/unique`,
+  ].join('\n');
+  const ran = await runScript(script, { outputImage: true });
+  assert.is(ran.result.exitCode, 0);
+  const tree = ran.result.outputTree!;
+  const ref = `kiln.local/tree:${tree.slice(7)}`;
+  try {
+    assert.not.ok(await imageGone(ref), 'tagged as the output tree');
+    const pending = await docker.listImages({ filters: { reference: ['kiln.local/tree:pending-*'] } });
+    assert.equal(pending.filter((i) => i.RepoTags?.some((t) => t.includes(tree.slice(7, 19)))), []);
+    const check = await runScript('stat -c "%n %a %u %g %Y %h" /usr/bin/tool /usr/bin/tool2 /usr/bin /var/lib/big; readlink /ubin', { image: { kind: 'tree', tree } });
+    assert.is(check.result.exitCode, 0);
+    assert.equal(check.stdout.trim().split('\n'), [
+      '/usr/bin/tool 755 0 0 1700000000 1',
+      '/usr/bin/tool2 755 0 0 1700000000 1',
+      '/usr/bin 755 0 0 1700000000 2',
+      '/var/lib/big 644 0 0 1700000000 1',
+      'usr/bin',
+    ]);
+  } finally {
+    await docker.getImage(ref).remove().catch(() => undefined);
+  }
+});
+
 stepCase('passes the environment exactly (plus the engine\'s HOSTNAME)', async () => {
   // Not the script's last command: ash would exec it as PID 1, replacing the environment read.
   const ran = await runScript('tr "\\0" "\\n" < /proc/1/environ\necho END');

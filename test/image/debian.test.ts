@@ -19,6 +19,7 @@ plan('runs in the base tree with the package folder as the read-only `debs` inpu
   assert.equal(action.run.mounts.find((m) => m.path === '/kiln/inputs/debs'), { path: '/kiln/inputs/debs', source: { kind: 'tree', tree: PACKAGES }, writable: false, owner: 'root' });
   assert.ok(action.material.argv.at(-1)!.includes(`# ${DEBIAN_ASSEMBLY_FORMAT}`));
   assert.is(action.run.privilege?.name, 'debian-assembly');
+  assert.is(action.run.outputImage, true, 'the engine may take the image in as it reads the output back');
 
   const other = planDebianAssembly(spec, { base: BASE, packages: `sha256:${'e'.repeat(64)}` }, { profile, sourceDateEpoch: 1700000000 });
   assert.is.not(other.actionKey, action.actionKey, 'another package set is another action');

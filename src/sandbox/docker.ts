@@ -17,7 +17,7 @@ export const STEP_LABEL = 'kiln.step';
 /** Label naming the profile exception a container runs under: what an auditor looks for. */
 export const EXCEPTION_LABEL = 'kiln.exception';
 /** How far an output's ingest may run ahead of its image import (`EngineAction.outputImage`). */
-const MIRROR_BUFFER_BYTES = 64 << 20;
+const MIRROR_BUFFER_BYTES = 16 << 20;
 /** After the container exited, the attach stream ends once the engine flushed the last output. */
 const OUTPUT_DRAIN_MS = 10_000;
 
@@ -77,7 +77,9 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   async function run(action: EngineAction, io: EngineRunIO): Promise<EngineResult> {
     io.signal?.throwIfAborted();
     const { store } = io;
+    const t0 = Date.now();
     const image = await images.forAction(action, io);
+    if (process.env.KILN_TRACE) console.error(`[trace] image ready ${Date.now() - t0} ms`);
     const { ingestTar, packLayers } = await archive();
     const layers = await toPackLayers(store, action);
     let outputTree: Digest | undefined;
@@ -280,6 +282,7 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
       if (stream && io.onOutput) outputDone = forwardOutput(docker, stream, io.onOutput);
       io.signal?.addEventListener('abort', onAbort, { once: true });
       await c.start();
+      if (process.env.KILN_TRACE) console.error(`[trace] putArchive+create ${Date.now() - started} ms`);
     } catch (err) {
       throw engineError(err, `cannot start step ${action.label}`, action.label);
     }
@@ -296,11 +299,13 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
       throw engineError(err, `lost step ${action.label} while waiting for it`, action.label);
     }
     clearTimeout(timer);
+    if (process.env.KILN_TRACE) console.error(`[trace] ran ${Date.now() - started} ms`);
     await drainWithin(outputDone, OUTPUT_DRAIN_MS);
 
     // Only a failed step pays for the question: was it the memory limit?
     if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
     if (exitCode === 0 && !killed) await collectOutput(c, action, collect);
+    if (process.env.KILN_TRACE) console.error(`[trace] collected ${Date.now() - started} ms`);
 
     return { exitCode, ...(killed && { killed }), durationMs: Date.now() - started };
   } finally {
@@ -309,6 +314,7 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
     attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
     // The container is scratch: gone whatever happened, with its anonymous volumes.
     await container?.remove({ force: true, v: true }).catch(() => undefined);
+    if (process.env.KILN_TRACE) console.error(`[trace] removed ${Date.now() - started} ms`);
   }
 }
 

@@ -29,7 +29,7 @@ import { createInterface } from 'node:readline';
 import { fetchDebianPackages, debianStage1 } from '../src/image/index.js';
 import { loadBuildRecipe, lockRecipe } from '../src/lock/index.js';
 import type { DebianImageSpec, DebianPackagePin } from '../src/recipe/index.js';
-import { createStore } from '../src/store/index.js';
+import { blobPathFor, createStore } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';
 import { median } from './util.js';
 
@@ -153,7 +153,7 @@ try {
   mkdirSync(repo);
   for (const deb of debs) {
     const name = `${deb.pin.package}_${deb.pin.version.replace(/:/g, '%3a')}_${deb.pin.arch}.deb`;
-    linkSync(seedStore.blobPath(deb.digest), join(repo, name));
+    linkSync(blobPathFor(seed, deb.digest), join(repo, name));
   }
   const codename = /^VERSION_CODENAME=(.*)$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'stable';
   writeFileSync(join(repo, 'Packages'), execFileSync('apt-ftparchive', ['packages', '.'], { cwd: repo, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }));

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { build, type BuildSummary } from '../src/builder/index.js';
 import { diffPaths, formatText } from '../src/diff/index.js';
-import { createStore } from '../src/store/index.js';
+import { createStore, blobPathFor } from '../src/store/index.js';
 import { makeTempDir, repoRoot } from '../test/helpers/index.js';
 import { fmt } from './util.js';
 
@@ -29,7 +29,7 @@ try {
   console.log(`  image tree a = b                 ${a.summary.images.node!.tree === b.summary.images.node!.tree}`);
   console.log(`  ${artifact.name} a = b      ${same} (sha256 ${artifact.digests.sha256})`);
   const published = a.summary.inputs.published!;
-  const report = await diffPaths(a.store.blobPath(published.digest), join(a.out, artifact.name));
+  const report = await diffPaths(blobPathFor(a.store.root, published.digest), join(a.out, artifact.name));
   console.log(`  published ${published.digest} vs repacked: ${report.identical ? 'identical' : 'different'}`);
   if (!report.identical) console.log(formatText(report));
 } finally {

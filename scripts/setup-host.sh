@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Prepares a Debian host for kiln and its tests (idempotent; needs root or sudo):
+# Prepares a Debian host for kiln and its tests (idempotent; run as root, or as a user with sudo):
 #  - Debian packages: docker.io (the engine, only when dockerd is missing), xz-utils and
 #    bzip2 (archive inputs), busybox-static (sandbox tests' image), docker-registry (a local
 #    OCI registry on 127.0.0.1 for the pull-by-digest test), python3-securesystemslib and
-#    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write);
+#    openssh-client (tests check kiln's signatures and key ids with tools kiln did not write),
+#    dpkg-dev and apt-utils (tests build a local Debian archive on 127.0.0.1 with dpkg-deb,
+#    dpkg-scanpackages and apt-ftparchive), python3-venv (scripts/test-peers.sh installs the
+#    Python interop peers in a venv), libfaketime (kiln check injects it for its shifted clock),
+#    patch, openssl and curl (scripts/buildbarn.sh: the REAPI tests' Buildbarn cluster);
 #  - starts dockerd when no engine answers, and waits for it.
 set -euo pipefail
 
@@ -20,6 +24,18 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # tests only: an independent DSSE/ed25519/ECDSA verifier (for /usr/bin/python3), ssh-keygen for key ids
 /usr/bin/python3 -c 'import securesystemslib' >/dev/null 2>&1 || need+=(python3-securesystemslib)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+# tests only: a local Debian archive (test/helpers/apt-repo.ts)
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v apt-ftparchive >/dev/null 2>&1 || need+=(apt-utils)
+# scripts/test-peers.sh makes a venv for the Python test peers (Debian splits ensurepip out)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# tests only: the libfaketime `kiln check` injects into images without their own (time variation)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(libfaketime)
+# tests only: scripts/buildbarn.sh (a local Buildbarn cluster, built with the machine's Go) patches
+# Buildbarn's dependencies as its Bazel build does, makes a TLS pair, polls the scheduler's page
+command -v patch >/dev/null 2>&1 || need+=(patch)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 # `debsrc` inputs (recipes/hello) need source indexes: mirror the machine's own `deb` entries as
 # `deb-src` (same archives, suites, components and keys), never naming an archive here.
@@ -47,13 +63,19 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-re
   $SUDO systemctl stop docker-registry || true
 fi
 
-if ! docker version >/dev/null 2>&1; then
+if ! $SUDO docker version >/dev/null 2>&1; then
   echo "setup-host: starting dockerd"
   $SUDO sh -c 'nohup dockerd >/var/log/kiln-dockerd.log 2>&1 &'
   for _ in $(seq 1 60); do
-    docker version >/dev/null 2>&1 && break
+    $SUDO docker version >/dev/null 2>&1 && break
     sleep 1
   done
-  docker version >/dev/null 2>&1 || { echo "setup-host: dockerd did not start; see /var/log/kiln-dockerd.log" >&2; tail -20 /var/log/kiln-dockerd.log >&2 || true; exit 1; }
+  $SUDO docker version >/dev/null 2>&1 || { echo "setup-host: dockerd did not start; see /var/log/kiln-dockerd.log" >&2; $SUDO tail -20 /var/log/kiln-dockerd.log >&2 || true; exit 1; }
+fi
+# Run as a user with sudo: let that user reach the engine now, without a new login (a group
+# change would need one): an ACL on the socket for this user only.
+if [ -n "$SUDO" ] && ! docker version >/dev/null 2>&1; then
+  command -v setfacl >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends acl >/dev/null
+  $SUDO setfacl -m "u:$(id -un):rw" /var/run/docker.sock
 fi
 echo "setup-host: engine $(docker version --format '{{.Server.Version}}')"

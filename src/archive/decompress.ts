@@ -23,13 +23,31 @@ const TOOLS = {
 
 const STDERR_LIMIT = 4096;
 
+/**
+ * Calls `fail` with the source's error, also when it came before anyone listened: a stream
+ * handed over after an await (a .deb's member, whose archive ended early) may have failed
+ * already, and a listener added then would wait forever for an end that never comes.
+ */
+export function onSourceError(source: Readable, fail: (err: Error) => void): void {
+  if (source.errored) {
+    const err = source.errored;
+    queueMicrotask(() => fail(err));
+    return;
+  }
+  if (source.destroyed && !source.readableEnded) {
+    queueMicrotask(() => fail(new Error('the stream was closed before its end')));
+    return;
+  }
+  source.on('error', fail);
+}
+
 export function decompress(compression: Compression, source: Readable, label: string): Decompression {
   switch (compression) {
     case 'none':
       return { stream: source, done: Promise.resolve(), abort: () => source.destroy() };
     case 'gzip': {
       const gunzip = createGunzip();
-      source.on('error', (err) => gunzip.destroy(err));
+      onSourceError(source, (err) => gunzip.destroy(err));
       source.pipe(gunzip);
       return {
         stream: gunzip,
@@ -56,7 +74,7 @@ function spawnTool(compression: keyof typeof TOOLS, source: Readable, label: str
   });
   // EPIPE when the tool exits before reading everything: its exit status tells what happened.
   child.stdin.on('error', () => {});
-  source.on('error', (err) => {
+  onSourceError(source, (err) => {
     child.kill();
     child.stdout.destroy(err);
   });

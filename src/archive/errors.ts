@@ -10,13 +10,16 @@ import { KilnError, type KilnErrorOptions } from '../util/errors.js';
  *   sparse tar member, unknown archive format).
  * - KILN_ARCHIVE_CORRUPT: the bytes are not a well-formed archive of the format.
  * - KILN_ARCHIVE_TOOL_MISSING: the decompressor a format needs (xz, bzip2, zstd) is absent.
+ * - KILN_ARCHIVE_TOO_LARGE: an archive decompresses past its budget (the sandbox profile's
+ *   maxDecompressedBytes when outputs are normalized).
  */
 export type ArchiveErrorCode =
   | 'KILN_ARCHIVE_UNSAFE_ENTRY'
   | 'KILN_ARCHIVE_CONFLICT'
   | 'KILN_ARCHIVE_UNSUPPORTED'
   | 'KILN_ARCHIVE_CORRUPT'
-  | 'KILN_ARCHIVE_TOOL_MISSING';
+  | 'KILN_ARCHIVE_TOOL_MISSING'
+  | 'KILN_ARCHIVE_TOO_LARGE';
 
 export interface ArchiveErrorOptions extends KilnErrorOptions {
   /** The input or step the archive belongs to. */

@@ -12,7 +12,7 @@ export type { UnpackOptions } from './unpack.js';
 export { packLayers, planPack, writeTreeTar } from './pack.js';
 export type { TarMirror } from './mirror.js';
 export type { PackEntry } from './pack.js';
-export { normalizeBlob, normalizeTree } from './normalize.js';
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, normalizeBlob, normalizeTree } from './normalize.js';
 export { canonicalGzipHeader } from './gzip.js';
 export type { GzipHeaderFix } from './gzip.js';
 export type {

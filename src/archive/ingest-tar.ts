@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
+import { onSourceError } from './decompress.js';
 import { asArchiveError, entryError } from './errors.js';
 import { MirrorWriter, type MirrorSource, type TarMirror } from './mirror.js';
 import { createTreeBuilder, fileMode, type TreeBuilderOptions } from './tree-builder.js';
@@ -54,7 +55,7 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
   // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
   // tar-stream reads the option but its bundled types do not declare it.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  source.on('error', (err) => extract.destroy(err));
+  onSourceError(source, (err) => extract.destroy(err));
   source.pipe(extract);
   try {
     for await (const entry of extract) {

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { comparePaths } from '../store/tree.js';
@@ -136,15 +135,18 @@ export function planCanonicalTar(members: TarMember[], sourceDateEpoch: number):
   });
 }
 
-/** Writes the canonical tar, streaming each member's bytes from `file` at its offset. */
-export function writeCanonicalTar(file: string, members: CanonicalMember[]): Readable {
+/** Bytes `[start, end)` of the archive being rewritten: a store blob or a temp file. */
+export type RangeReader = (start: number, end: number) => Readable;
+
+/** Writes the canonical tar, streaming each member's bytes from the source tar at its offset. */
+export function writeCanonicalTar(read: RangeReader, members: CanonicalMember[]): Readable {
   const pack = tar.pack();
   // Byte mode, not Readable.from's default object mode: consumers pipe it into sockets and zlib.
   const out = Readable.from(pack, { objectMode: false });
   (async () => {
     for (const member of members) {
       const data = member.data;
-      const body = data === undefined ? undefined : data.size === 0 ? [] : createReadStream(file, { start: data.offset, end: data.offset + data.size - 1 });
+      const body = data === undefined ? undefined : data.size === 0 ? [] : read(data.offset, data.offset + data.size);
       await writeMember(pack, member.header, body);
     }
     pack.finalize();

@@ -8,14 +8,20 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { TreeEntry, TreeManifest } from '../store/tree.js';
 import type { PutResult, Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
-import { locateBlob, readBlobHead } from './blob-file.js';
+import { readBlobHead } from './blob-file.js';
 import { ARCHIVE_HEAD_BYTES, isGzip, isTar } from './detect.js';
+import { ArchiveError } from './errors.js';
 import { fixGzipHeader } from './gzip.js';
 import { indexTar, planCanonicalTar, writeCanonicalTar } from './normalize-tar.js';
 import type { NormalizedTree, NormalizeOptions } from './types.js';
 
 /** zlib level of every gzip kiln writes: the most compact, and one fixed choice. */
 const GZIP_LEVEL = 9;
+
+/** Decompressed bytes allowed per archive when no budget is given (the shipped profile's value). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024;
+/** The budget's name, as the sandbox profile and docs/security.md spell it. */
+const BUDGET = 'limits.decompressedBytes';
 
 /**
  * Output-archive normalization (as strip-nondeterminism does): every file of the tree that is
@@ -30,7 +36,7 @@ export async function normalizeTree(store: Store, manifest: TreeManifest, option
       entries.push(entry);
       continue;
     }
-    const result = await normalizeBlob(store, entry.digest, options);
+    const result = await normalizeBlob(store, entry.digest, options, entry.path);
     if (result !== undefined && result.digest !== entry.digest) {
       entries.push({ ...entry, digest: result.digest, size: result.size });
       rewritten.push(entry.path);
@@ -45,29 +51,46 @@ export async function normalizeTree(store: Store, manifest: TreeManifest, option
 /**
  * The canonical form of one blob put into the store, or undefined when the blob is not an
  * archive kiln rewrites (or is corrupt). Store failures propagate: they are not "corrupt input".
+ * A gzip that decompresses past the budget is refused (KILN_ARCHIVE_TOO_LARGE, naming `name`,
+ * the file in the output tree); its temp files are gone before the error leaves.
  */
-export async function normalizeBlob(store: Store, digest: Digest, options: NormalizeOptions): Promise<PutResult | undefined> {
+export async function normalizeBlob(store: Store, digest: Digest, options: NormalizeOptions, name: string = digest): Promise<PutResult | undefined> {
   const head = await readBlobHead(store, digest, ARCHIVE_HEAD_BYTES);
   if (!isGzip(head) && !isTar(head)) return undefined;
   const tmp = await mkdtemp(join(tmpdir(), 'kiln-normalize-'));
   try {
-    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options) : await normalizeTar(store, digest, tmp, options);
+    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options, name) : await normalizeTar(store, digest, options);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function normalizeTar(store: Store, digest: Digest, tmp: string, options: NormalizeOptions): Promise<PutResult | undefined> {
-  // Sorting needs random access: index the members, then copy each one's bytes in order.
-  const { file, spilled } = await locateBlob(store, digest, tmp);
-  const members = await indexTar(spilled ? createReadStream(file) : store.openBlob(digest));
+async function normalizeTar(store: Store, digest: Digest, options: NormalizeOptions): Promise<PutResult | undefined> {
+  // Sorting needs random access: index the members in one verified pass, then copy each one's
+  // bytes in their new order.
+  const members = await indexTar(store.openBlob(digest));
   if (members === undefined) return undefined;
-  return store.putStream(writeCanonicalTar(file, planCanonicalTar(members, options.sourceDateEpoch)));
+  const blob = await store.openRandomAccess(digest);
+  try {
+    return await store.putStream(writeCanonicalTar(blob.stream, planCanonicalTar(members, options.sourceDateEpoch)));
+  } finally {
+    await blob.close();
+  }
 }
 
-async function normalizeGzip(store: Store, digest: Digest, tmp: string, options: NormalizeOptions): Promise<PutResult | undefined> {
+async function normalizeGzip(store: Store, digest: Digest, tmp: string, options: NormalizeOptions, name: string): Promise<PutResult | undefined> {
   const inner = join(tmp, 'inner');
-  const innerIsTar = await gunzipIfTar(store.openBlob(digest), inner);
+  const limit = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const tooLarge = () => {
+    const label = options.label === undefined ? 'output' : `step "${options.label}"`;
+    return new ArchiveError('KILN_ARCHIVE_TOO_LARGE', `${label}: ${JSON.stringify(name)} decompresses to more than ${limit} bytes (budget ${BUDGET} of the sandbox profile)`, {
+      label: options.label ?? 'output',
+      entry: name,
+      budget: { name: BUDGET, limit },
+      hint: `raise "${BUDGET}" in the sandbox profile if the archive is meant to be this large`,
+    });
+  };
+  const innerIsTar = await gunzipIfTar(store.openBlob(digest), inner, limit, tooLarge);
   if (innerIsTar === 'corrupt') return undefined;
   const members = innerIsTar ? await indexTar(createReadStream(inner)) : undefined;
   if (members === undefined) {
@@ -77,7 +100,7 @@ async function normalizeGzip(store: Store, digest: Digest, tmp: string, options:
     source.on('error', (err) => fixed.destroy(err));
     return store.putStream(source.pipe(fixed));
   }
-  const tarStream = writeCanonicalTar(inner, planCanonicalTar(members, options.sourceDateEpoch));
+  const tarStream = writeCanonicalTar(fileRange(inner), planCanonicalTar(members, options.sourceDateEpoch));
   const gzip = createGzip({ level: GZIP_LEVEL });
   tarStream.on('error', (err) => gzip.destroy(err));
   const fixed = fixGzipHeader();
@@ -87,9 +110,11 @@ async function normalizeGzip(store: Store, digest: Digest, tmp: string, options:
 
 /**
  * Decompresses a gzip blob, checking it all. When the content is a tar it is written to
- * `inner` (the tar needs random access); any other content is only read through.
+ * `inner` (the tar needs random access); any other content is only read through. Past `limit`
+ * decompressed bytes (counted before anything is written) it throws `tooLarge()`, after the
+ * temp file is closed, so that the caller's removal of the folder leaves nothing.
  */
-async function gunzipIfTar(source: Readable, inner: string): Promise<boolean | 'corrupt'> {
+async function gunzipIfTar(source: Readable, inner: string, limit: number, tooLarge: () => ArchiveError): Promise<boolean | 'corrupt'> {
   const gunzip = createGunzip();
   let storeError: unknown;
   source.on('error', (err) => {
@@ -99,8 +124,11 @@ async function gunzipIfTar(source: Readable, inner: string): Promise<boolean | '
   source.pipe(gunzip);
   let head: Buffer | undefined = Buffer.alloc(0);
   let out: Writable | undefined;
+  let total = 0;
   try {
     for await (const chunk of gunzip) {
+      total += (chunk as Buffer).length;
+      if (total > limit) throw tooLarge();
       if (head !== undefined) {
         head = Buffer.concat([head, chunk as Buffer]);
         if (head.length < ARCHIVE_HEAD_BYTES) continue;
@@ -118,14 +146,26 @@ async function gunzipIfTar(source: Readable, inner: string): Promise<boolean | '
       await once(out, 'close');
     }
   } catch (err) {
-    out?.destroy();
+    if (out !== undefined && !out.closed) {
+      const closed = once(out, 'close').catch(() => undefined);
+      out.destroy();
+      await closed;
+    }
     if (storeError !== undefined) throw storeError;
     if ((err as { code?: unknown }).code?.toString().startsWith('KILN_')) throw err;
     return 'corrupt';
+  } finally {
+    source.unpipe(gunzip);
+    source.destroy();
   }
   return out !== undefined;
 }
 
 async function write(target: Writable, chunk: Buffer): Promise<void> {
   if (!target.write(chunk)) await once(target, 'drain');
+}
+
+/** Byte ranges of a temp file (the tar inside a gzip, written out for random access). */
+function fileRange(file: string): (start: number, end: number) => Readable {
+  return (start, end) => createReadStream(file, { start, end: end - 1 });
 }

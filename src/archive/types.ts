@@ -48,6 +48,14 @@ export interface PackOptions {
 
 export interface NormalizeOptions {
   sourceDateEpoch: number;
+  /**
+   * Decompressed bytes allowed per archive (default DEFAULT_MAX_DECOMPRESSED_BYTES, 1 GiB; a
+   * build passes its sandbox profile's maxDecompressedBytes). Past it normalization stops with
+   * KILN_ARCHIVE_TOO_LARGE and leaves nothing behind.
+   */
+  maxDecompressedBytes?: number;
+  /** The step the tree belongs to, for error messages. */
+  label?: string;
 }
 
 export interface NormalizedTree extends IngestedTree {

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -8,7 +5,7 @@ import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { selectArMember } from './ar.js';
-import { locateBlob, readBlobHead } from './blob-file.js';
+import { readBlobHead } from './blob-file.js';
 import { decompress, type Compression } from './decompress.js';
 import { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
 import { ArchiveError } from './errors.js';
@@ -90,14 +87,14 @@ async function readCompressedTar(store: Store, source: Readable, compression: Co
 }
 
 async function unpackZip(store: Store, blob: Digest, settings: TreeBuilderOptions): Promise<TreeManifest> {
-  const tmp = await mkdtemp(join(tmpdir(), 'kiln-zip-'));
+  // The blob is read at random (the central directory is at the end); one verified pass
+  // first proves its bytes.
+  await pipeline(store.openBlob(blob), new Writable({ write: (_c, _e, cb) => cb() }));
+  const file = await store.openRandomAccess(blob);
   try {
-    const { file, spilled } = await locateBlob(store, blob, tmp);
-    // The store's own file is read at random; one verified pass first proves its bytes.
-    if (!spilled) await pipeline(store.openBlob(blob), new Writable({ write: (_c, _e, cb) => cb() }));
     return await readZipEntries(store, file, settings);
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await file.close();
   }
 }
 

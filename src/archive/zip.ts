@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import type { TreeManifest } from '../store/tree.js';
-import type { Store } from '../store/types.js';
+import type { RandomAccessBlob, Store } from '../store/types.js';
 import { asArchiveError, entryError } from './errors.js';
 import { createTreeBuilder, type TreeBuilderOptions } from './tree-builder.js';
 
@@ -14,14 +14,25 @@ const MADE_BY_UNIX = 3;
 /** A symlink's target is its entry's content; a longer one is not a link anyone means. */
 const MAX_LINK_TARGET = 4096;
 
-/** Reads a zip file (random access is required: the central directory is at the end). */
-export async function readZipEntries(store: Store, file: string, options: TreeBuilderOptions): Promise<TreeManifest> {
+/** yauzl's reader over a store blob opened for random access. */
+class BlobRangeReader extends yauzl.RandomAccessReader {
+  constructor(private readonly blob: RandomAccessBlob) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return this.blob.stream(start, end);
+  }
+}
+
+/** Reads a zip (random access is required: the central directory is at the end). */
+export async function readZipEntries(store: Store, file: RandomAccessBlob, options: TreeBuilderOptions): Promise<TreeManifest> {
   const { label } = options;
   const builder = createTreeBuilder(options);
   let zip: yauzl.ZipFile | undefined;
   try {
     // decodeStrings off: yauzl's own name checks would raise bare Errors; ours name the entry.
-    zip = await yauzl.openPromise(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false });
+    zip = await yauzl.fromRandomAccessReaderPromise(new BlobRangeReader(file), file.size, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false });
     for (;;) {
       const entry = await nextEntry(zip);
       if (entry === undefined) break;

@@ -10,8 +10,8 @@ import { writeAttestations } from './write.js';
 export const SIGN_KEY_ENV = 'KILN_SIGN_KEY';
 
 export interface AttestBuildOptions {
-  /** Private key file; default `$KILN_SIGN_KEY`; none: the statements are written unsigned. */
-  signKey?: string;
+  /** Private key file; default `$KILN_SIGN_KEY`; none, or `false`: the statements are written unsigned. */
+  signKey?: string | false;
   builderId?: string;
   kilnVersion: string;
   /** Default: a fresh `urn:uuid:`. */
@@ -26,8 +26,9 @@ export interface AttestBuildOptions {
   sbomCache?: { get(key: string): Promise<object | undefined>; set(key: string, sbom: object): Promise<void> };
 }
 
-/** The key file to sign with: the flag, else the environment, else none. */
-export function resolveSignKey(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** The key file to sign with: the flag, else the environment, else none; `false`: none, whatever the environment says. */
+export function resolveSignKey(flag: string | false | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (flag === false) return undefined;
   if (flag !== undefined && flag !== '') return flag;
   const fromEnv = env[SIGN_KEY_ENV];
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;

@@ -41,20 +41,23 @@ export function signEnvelope(payload: Uint8Array, payloadType: string, signers: 
  *
  * @returns `payload`: the verified bytes; `validKeyids`: the distinct keyids of trusted keys
  *   that produced at least one valid signature (possibly none); `checked`: how many
- *   signatures the envelope carried.
+ *   signatures the envelope carried; `verifiedBy[i]`: the keyid of the trusted key that made
+ *   signature i, or undefined (so a report can name the signatures no trusted key made, even
+ *   when their keyid hints are empty or another tool's format).
  */
-export function verifyEnvelopeSignatures(envelope: DsseEnvelope, keys: TrustedKey[]): { payload: Buffer; validKeyids: string[]; checked: number } {
+export function verifyEnvelopeSignatures(
+  envelope: DsseEnvelope,
+  keys: TrustedKey[],
+): { payload: Buffer; validKeyids: string[]; checked: number; verifiedBy: Array<string | undefined> } {
   const payload = decodePayload(envelope);
   const message = pae(envelope.payloadType, payload);
-  const valid = new Set<string>();
-  for (const signature of envelope.signatures) {
+  const verifiedBy = envelope.signatures.map((signature) => {
     const sig = decodeBase64(signature.sig);
-    if (!sig || sig.length === 0) continue;
-    for (const key of keys) {
-      if (!valid.has(key.keyid) && key.verify(message, sig)) valid.add(key.keyid);
-    }
-  }
-  return { payload, validKeyids: [...valid], checked: envelope.signatures.length };
+    if (!sig || sig.length === 0) return undefined;
+    return keys.find((key) => key.verify(message, sig))?.keyid;
+  });
+  const validKeyids = [...new Set(verifiedBy.filter((k): k is string => k !== undefined))];
+  return { payload, validKeyids, checked: envelope.signatures.length, verifiedBy };
 }
 
 /** The payload bytes (standard or URL-safe base64 accepted). */

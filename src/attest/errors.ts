@@ -5,7 +5,7 @@ import { KilnError, type KilnErrorOptions } from '../util/errors.js';
  * not an error but a result (`verifyEnvelopeSignatures` returns which keys matched).
  * - KILN_ATTEST_BAD_ENVELOPE: not a DSSE envelope (JSON, fields, base64, no signature).
  * - KILN_ATTEST_BAD_STATEMENT: the payload is not an in-toto Statement v1 (JSON, fields, digests).
- * - KILN_ATTEST_STATEMENT_VERSION: an in-toto Statement v0.1 or other `_type` (kiln reads v1 only).
+ * - KILN_ATTEST_STATEMENT_VERSION: a `_type` other than in-toto Statement v1 or v0.1.
  * - KILN_ATTEST_BAD_KEY: a PEM that is not a usable key, or a private key where a public one belongs.
  * - KILN_ATTEST_UNSUPPORTED_KEY: a valid key of another algorithm (RSA, P-384, ...).
  * - KILN_ATTEST_KEY_FILE: a key file that cannot be read or written.
@@ -28,6 +28,8 @@ export type AttestErrorCode =
   | 'KILN_ATTEST_BUILD_TYPE'
   | 'KILN_ATTEST_RECIPE_MISMATCH'
   | 'KILN_ATTEST_BAD_BUNDLE'
+  /** A SLSA VSA v1 statement whose predicate lacks a required field or has one of the wrong type. */
+  | 'KILN_ATTEST_BAD_VSA'
   | 'KILN_ATTEST_WRITE';
 
 export class AttestError extends KilnError {

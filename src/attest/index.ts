@@ -7,9 +7,11 @@ export {
   readSigner,
   readTrustedKey,
   writeKeyPair,
+  keygen,
   DEFAULT_KEY_ALGORITHM,
   KEY_ALGORITHMS,
 } from './keys.js';
+export type { KeygenOptions, KeygenResult } from './keys.js';
 export { makeStatement, statementFromPayload, assertDigestSet } from './statement.js';
 export { AttestError } from './errors.js';
 export type { AttestErrorCode } from './errors.js';
@@ -32,6 +34,8 @@ export type {
   ResolvedImage,
   StepRecord,
 } from './provenance.js';
+export { buildVsa, rebuildResourceUri, recipeHeader, REBUILD_POLICY_URI, VERIFIED_REBUILT_BIT_FOR_BIT, vsaFromStatement } from './vsa.js';
+export type { VsaOptions, VsaPredicate } from './vsa.js';
 export { sbomCacheKey } from './sbom.js';
 export { buildSbom, sbomSerialNumber, debPurl, genericPurl, ociPurl, SBOM_SPEC_VERSION } from './sbom.js';
 export type { SbomOptions } from './sbom.js';
@@ -41,10 +45,10 @@ export { writeAttestations, statementBytes, ATTESTATION_SUFFIXES, UNSIGNED_STATE
 export type { UnsignedStatements } from './write.js';
 export { attestBuild, resolveSignKey, SIGN_KEY_ENV } from './attest-build.js';
 export type { AttestBuildOptions } from './attest-build.js';
-export { runKeygenCommand, KEYGEN_USAGE } from './command.js';
 export {
   PAYLOAD_TYPE_INTOTO,
   STATEMENT_TYPE_V1,
+  STATEMENT_TYPE_V01,
   PREDICATE_SLSA_PROVENANCE_V1,
   PREDICATE_SLSA_VSA_V1,
   PREDICATE_CYCLONEDX,

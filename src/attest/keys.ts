@@ -165,6 +165,32 @@ export async function writeKeyPair(prefix: string, algorithm: KeyAlgorithm = DEF
   return { privateKeyFile, publicKeyFile };
 }
 
+export interface KeygenOptions {
+  /** The pair is written as `<out>.key` and `<out>.pub`. */
+  out: string;
+  /** Default ed25519. */
+  type?: KeyAlgorithm;
+}
+
+export interface KeygenResult {
+  algorithm: KeyAlgorithm;
+  /** The OpenSSH `SHA256:` fingerprint: the key id signatures carry. */
+  keyid: string;
+  privateKeyFile: string;
+  publicKeyFile: string;
+}
+
+/** `kiln keygen` as one call: a new pair (writeKeyPair, never overwriting) and its key id. */
+export async function keygen(options: KeygenOptions): Promise<KeygenResult> {
+  const algorithm = options.type ?? DEFAULT_KEY_ALGORITHM;
+  if (!KEY_ALGORITHMS.includes(algorithm)) {
+    throw new AttestError('KILN_ATTEST_UNSUPPORTED_KEY', `key type "${algorithm}" is not supported`, { expected: KEY_ALGORITHMS.join(' or ') });
+  }
+  const files = await writeKeyPair(options.out, algorithm);
+  const { keyid } = createSigner(await readFile(files.privateKeyFile, 'utf8'), files.privateKeyFile);
+  return { algorithm, keyid, ...files };
+}
+
 async function writeNewFile(file: string, text: string, mode: number): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {

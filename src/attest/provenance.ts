@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { hexDigestsOfSri } from '../util/integrity.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
@@ -139,12 +140,8 @@ function gitCommitDigest(kind: string, uri: string): DigestSet {
  * only that): a consumer holding the upstream's digest can match it directly.
  */
 export function sriExtraDigests(integrity: string): DigestSet {
-  const out: DigestSet = {};
-  for (const token of integrity.trim().split(/\s+/)) {
-    const m = /^(sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(token);
-    if (m) out[m[1]!] = Buffer.from(m[2]!, 'base64').toString('hex');
-  }
-  return out;
+  const { sha256: _, ...extra } = hexDigestsOfSri(integrity);
+  return extra;
 }
 
 function imageDependencies(summary: BuildSummary, recipe: Recipe): ResourceDescriptor[] {
@@ -188,12 +185,7 @@ function imageDependencies(summary: BuildSummary, recipe: Recipe): ResourceDescr
 
 /** Every hash of an SRI as hex, by algorithm (a lock's .deb pins are sha256). */
 function sriDigestSet(integrity: string): DigestSet {
-  const out: DigestSet = {};
-  for (const token of integrity.trim().split(/\s+/)) {
-    const m = /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(token);
-    if (m) out[m[1]!] = Buffer.from(m[2]!, 'base64').toString('hex');
-  }
-  return out;
+  return { ...hexDigestsOfSri(integrity) };
 }
 
 /** `oci://<registry>/<repository>@sha256:<hex>`: the reference as pulled, under a scheme (docs/buildtypes/recipe-v1.md). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as CDX from '@cyclonedx/cyclonedx-library';
+import { hexDigestsOfSri } from '../util/integrity.js';
 import type { BuildSummary } from '../builder/summary.js';
 import type { Recipe } from '../recipe/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
@@ -72,8 +73,8 @@ export function buildSbom(summary: BuildSummary, recipe: Recipe, options: SbomOp
       // Every .deb the image was assembled from, with its purl and the sha256 the lock pinned.
       for (const pin of spec.pins) {
         const deb = new Models.Component(Enums.ComponentType.Library, pin.package, { bomRef: `deb:${name}/${pin.package}`, version: pin.version, purl: debPurl(pin.package, pin.version, pin.arch) });
-        const m = /^sha256-([A-Za-z0-9+/]{43}=)/.exec(pin.integrity);
-        if (m) deb.hashes.set(Enums.HashAlgorithm['SHA-256'], Buffer.from(m[1]!, 'base64').toString('hex'));
+        const sha256 = hexDigestsOfSri(pin.integrity).sha256;
+        if (sha256) deb.hashes.set(Enums.HashAlgorithm['SHA-256'], sha256);
         components.set(deb.bomRef.value!, deb);
         c.dependencies.add(deb.bomRef);
       }

@@ -1,9 +1,7 @@
 import { AttestError } from './errors.js';
-import { STATEMENT_TYPE_V1, type DigestSet, type Statement } from './types.js';
+import { STATEMENT_TYPE_V01, STATEMENT_TYPE_V1, type DigestSet, type Statement } from './types.js';
 
 /** in-toto Statement v1 (in-toto/attestation spec/v1/statement.md). Pure. */
-
-const STATEMENT_TYPE_V01 = 'https://in-toto.io/Statement/v0.1';
 
 /**
  * Hex lengths of the DigestSet algorithms whose values kiln can check (digest_set.md; the Go
@@ -33,9 +31,12 @@ export function makeStatement<P>(subject: Statement['subject'], predicateType: s
 }
 
 /**
- * Parses and validates an in-toto Statement v1 from payload bytes (as verified). Rejects
- * v0.1 (npm's publish attestations still use it) with KILN_ATTEST_STATEMENT_VERSION, so a
- * caller can say which version it met. Every subject needs a non-empty DigestSet; a subject
+ * Parses and validates an in-toto Statement from payload bytes (as verified): v1, or v0.1,
+ * which cosign's `attest-blob --predicate` (v3.1) and BuildKit still write around v1
+ * predicates. v0.1 has the same `subject` (name + DigestSet), `predicateType` and `predicate`,
+ * so both are read by the same rules and returned as found (`_type` says which it was); the
+ * Go verifiers (cosign, slsa-verifier) accept both too. Any other `_type` is
+ * KILN_ATTEST_STATEMENT_VERSION. Every subject needs a non-empty DigestSet; a subject
  * without a name (allowed by the spec) is kept as found.
  */
 export function statementFromPayload(payload: Uint8Array): Statement {
@@ -47,13 +48,9 @@ export function statementFromPayload(payload: Uint8Array): Statement {
   }
   if (!isObject(value)) throw bad('the payload is not a JSON object');
   const type = value._type;
-  if (type !== STATEMENT_TYPE_V1) {
+  if (type !== STATEMENT_TYPE_V1 && type !== STATEMENT_TYPE_V01) {
     const found = typeof type === 'string' ? type : String(type);
-    throw new AttestError(
-      'KILN_ATTEST_STATEMENT_VERSION',
-      type === STATEMENT_TYPE_V01 ? 'an in-toto Statement v0.1; kiln reads v1 only' : `not an in-toto Statement v1 (_type ${found})`,
-      { expected: STATEMENT_TYPE_V1, found },
-    );
+    throw new AttestError('KILN_ATTEST_STATEMENT_VERSION', `not an in-toto Statement v1 or v0.1 (_type ${found})`, { expected: STATEMENT_TYPE_V1, found });
   }
   if (typeof value.predicateType !== 'string' || value.predicateType === '') throw bad('the statement has no "predicateType"');
   if (value.predicate !== undefined && value.predicate !== null && !isObject(value.predicate)) throw bad('"predicate" is not an object');

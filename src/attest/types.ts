@@ -6,6 +6,8 @@ import type { KeyObject } from 'node:crypto';
 
 export const PAYLOAD_TYPE_INTOTO = 'application/vnd.in-toto+json';
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
+/** What cosign (`attest-blob --predicate`, v3) and BuildKit still write; read like v1, never written. */
+export const STATEMENT_TYPE_V01 = 'https://in-toto.io/Statement/v0.1';
 export const PREDICATE_SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const PREDICATE_SLSA_VSA_V1 = 'https://slsa.dev/verification_summary/v1';
 export const PREDICATE_CYCLONEDX = 'https://cyclonedx.org/bom';
@@ -38,7 +40,8 @@ export interface ResourceDescriptor {
 }
 
 export interface Statement<P = unknown> {
-  _type: typeof STATEMENT_TYPE_V1;
+  /** kiln writes v1; it reads v0.1 too (same fields for everything kiln checks). */
+  _type: typeof STATEMENT_TYPE_V1 | typeof STATEMENT_TYPE_V01;
   subject: Array<ResourceDescriptor & { name: string; digest: DigestSet }>;
   predicateType: string;
   predicate: P;

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, utimes } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import picomatch from 'picomatch';
 import type { Recipe } from '../recipe/index.js';
 import type { Store, TreeEntry } from '../store/index.js';
 import { digestHex, type Digest } from '../util/digest.js';
+import { joinInside } from '../util/relative-path.js';
 import { BuildError } from './errors.js';
 import type { ArtifactSummary } from './summary.js';
 
@@ -55,7 +56,8 @@ export async function exportArtifacts(
   const selected = selectArtifacts(recipe, trees);
   const results: ArtifactSummary[] = [];
   for (const { name, from, entry } of selected) {
-    const dest = join(out, name);
+    // Tree paths are validated by the store; the guard holds even if that ever changes.
+    const dest = joinInside(out, name);
     await mkdir(dirname(dest), { recursive: true });
     const tmp = `${dest}.${process.pid}.kiln-tmp`;
     const sha512 = createHash('sha512');

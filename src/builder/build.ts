@@ -1,13 +1,13 @@
 import { relative } from 'node:path';
-import { fetchInputs } from '../fetch/index.js';
-import type { FetchedInput } from '../fetch/index.js';
+import { fetchInputs, resolveSources } from '../fetch/index.js';
+import type { FetchedInput, SourceOptions, Sources } from '../fetch/index.js';
 import { planBuild, PLATFORM } from '../plan/index.js';
 import type { ActionContext, BuildVariation, ImageIdentity, Plan } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
-import { createStore } from '../store/index.js';
+import { createStore, REF } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { type Digest } from '../util/digest.js';
 import { kilnVersion } from '../util/package.js';
@@ -42,10 +42,15 @@ export interface BuildOptions {
   stepTimeoutMs?: number;
   /**
    * Provenance, SBOM and their signatures, written beside the artifacts. Signed with
-   * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`); unsigned statements otherwise.
+   * `signKey` (a PKCS#8 PEM file; default `$KILN_SIGN_KEY`; `false`: never); unsigned statements otherwise.
    * `false`: write none (rebuild and check write their own).
    */
-  attest?: false | { signKey?: string; builderId?: string; overrides?: Record<string, unknown> };
+  attest?: false | { signKey?: string | false; builderId?: string; overrides?: Record<string, unknown> };
+  /**
+   * Keep step outputs as the steps wrote them (kiln's archive normalization off, in the action
+   * key too): `kiln check --raw`, which judges the build script rather than kiln's result.
+   */
+  rawOutputs?: boolean;
   /** Conditions `kiln check` varies; every setting reaches the action key. Absent: the profile's fixed conditions. */
   variation?: BuildVariation;
   /**
@@ -54,6 +59,23 @@ export interface BuildOptions {
    * (same action key) is not built again. Not the store's action cache: nothing here outlives the check.
    */
   reuse?: Map<Digest, ReusedOutcome>;
+  /**
+   * Where pinned bytes may come from besides the store and their upstream: content-addressed
+   * mirrors and a Debian snapshot service (docs/mirrors.md). $KILN_MIRRORS and
+   * $KILN_DEBIAN_SNAPSHOT are added.
+   */
+  sources?: SourceOptions;
+  /**
+   * Bytes of each step's log kept in the store (budget maxLogBytes, default 8 MiB): the first
+   * and last halves, with a line saying how much was dropped between. Not part of the action key.
+   */
+  maxLogBytes?: number;
+  /**
+   * Whether the recipe's `file:` URLs may be read (a debsrc `dsc`, a git `file://` URL);
+   * default true. `kiln rebuild` sets false: someone else's provenance must not read the
+   * rebuilder's files (local inputs come only through `--input`).
+   */
+  allowFileUrls?: boolean;
 }
 
 /**
@@ -66,21 +88,24 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const report: BuildReporter = options.reporter ?? (() => {});
   const recipe = await loadRecipeFor(options);
   await assertSignKey(options.attest);
+  // A bad --mirror is bad usage: refused before any work.
+  const sources = resolveSources(options.sources);
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
   const plan = planBuild(recipe, profile.profile, options.variation?.plan);
   report({ type: 'plan', steps: plan.order, inputs: Object.keys(recipe.inputs).sort() });
 
   const fetchStarted = Date.now();
-  const fetched = await fetchAll(store, recipe, options, report);
+  const fetched = await fetchAll(store, recipe, sources, options, report);
   const fetchMs = Date.now() - fetchStarted;
 
   const context: ActionContext = {
     profile, sourceDateEpoch: recipe.sourceDateEpoch,
     ...(options.variation && { variation: options.variation }),
     ...(options.stepTimeoutMs !== undefined && { timeoutMs: options.stepTimeoutMs }),
+    ...(options.rawOutputs && { rawOutputs: true }),
   };
-  const run = await runGraph({ recipe, plan, store, fetched, context, options, report });
+  const run = await runGraph({ recipe, plan, store, fetched, sources, context, options, report });
 
   const out = options.out ?? 'out';
   const artifacts = await exportArtifacts(store, recipe, run.outputs, out, recipe.sourceDateEpoch);
@@ -100,6 +125,7 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
     images: await imageSummaries(recipe, run.graph),
     timings: timings(startedOn, fetchMs),
   };
+  if (options.variation?.clock) summary.clocks = await run.graph.clocks();
   if (options.attest !== false) summary.attestations = await attest(out, summary, recipe, store, options.attest);
   await writeBuildSummary(out, summary);
   return summary;
@@ -118,11 +144,13 @@ async function assertSignKey(attest: BuildOptions['attest']): Promise<void> {
   if (keyFile !== undefined) await readSigner(keyFile);
 }
 
-async function fetchAll(store: Store, recipe: Recipe, options: BuildOptions, report: BuildReporter): Promise<Record<string, FetchedInput>> {
+async function fetchAll(store: Store, recipe: Recipe, sources: Sources, options: BuildOptions, report: BuildReporter): Promise<Record<string, FetchedInput>> {
   const specs = Object.values(recipe.inputs);
   for (const spec of specs) report({ type: 'fetch-start', input: spec.name });
   const fetched = await fetchInputs(store, specs, {
     recipeDir: recipe.dir,
+    sources,
+    ...(options.allowFileUrls === false && { allowFileUrls: false }),
     signal: options.signal,
     onProgress: (input, bytes, total) => report({ type: 'fetch-progress', input, bytes, total }),
   });
@@ -140,9 +168,9 @@ interface GraphRun {
 
 /** Every step of the plan through one executor; the first failure aborts the rest and is thrown once nothing runs. */
 async function runGraph(args: {
-  recipe: Recipe; plan: Plan; store: Store; fetched: Record<string, FetchedInput>; context: ActionContext; options: BuildOptions; report: BuildReporter;
+  recipe: Recipe; plan: Plan; store: Store; fetched: Record<string, FetchedInput>; sources: Sources; context: ActionContext; options: BuildOptions; report: BuildReporter;
 }): Promise<GraphRun> {
-  const { recipe, plan, store, fetched, context, options, report } = args;
+  const { recipe, plan, store, fetched, sources, context, options, report } = args;
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -152,10 +180,12 @@ async function runGraph(args: {
     engine: () => (run.engine ??= options.engine ? Promise.resolve(options.engine) : createEngine({ profile: context.profile.profile })),
     reporter: report,
     signal: abort.signal,
+    maxDecompressedBytes: context.profile.profile.limits.decompressedBytes,
+    ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
     ...(options.noCache && { noCache: true }),
     ...(options.reuse && { reuse: options.reuse }),
   });
-  const graph = createBuildGraph({ recipe, plan, store, fetched, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
+  const graph = createBuildGraph({ recipe, plan, store, fetched, sources, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
   try {
     const outcomes = await Promise.all(plan.order.map((n) => graph.step(n)));
     const images = await Promise.all(plan.order.map((n) => graph.image(recipe.images[plan.steps[n]!.spec.image]!)));
@@ -220,10 +250,10 @@ async function attest(out: string, summary: BuildSummary, recipe: Recipe, store:
     kilnVersion: kilnVersion(),
     sbomCache: {
       get: async (key) => {
-        const blob = await store.getRef('sbom', key);
+        const blob = await store.getRef(REF.sbom, key);
         return blob ? (JSON.parse((await store.readBlob(blob)).toString('utf8')) as object) : undefined;
       },
-      set: async (key, sbom) => store.setRef('sbom', key, (await store.putBytes(JSON.stringify(sbom))).digest),
+      set: async (key, sbom) => store.setRef(REF.sbom, key, (await store.putBytes(JSON.stringify(sbom))).digest),
     },
   });
   return { files: attested.files.map((f) => relative(out, f) || f), signed: attested.signed, ...(attested.keyid && { keyid: attested.keyid }) };

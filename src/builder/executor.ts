@@ -27,6 +27,10 @@ export interface ExecutorOptions {
   reuse?: Map<Digest, ReusedOutcome>;
   /** Aborts every action still to start or running. */
   signal: AbortSignal;
+  /** Budget of decompressed bytes per output archive while normalizing (the profile's `limits.decompressedBytes`). */
+  maxDecompressedBytes: number;
+  /** Bytes of each log kept in the store (head and tail); default the log sink's. */
+  maxLogBytes?: number;
 }
 
 /** What one action gave: from the cache, from this process, or run now. */
@@ -111,7 +115,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const { name, actionKey } = action;
     const engine = await options.engine();
     report({ type: 'step-start', step: name, actionKey });
-    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: name, stream, line }));
+    const log = new LogSink(store, (stream, line) => report({ type: 'log', step: name, stream, line }), { maxBytes: options.maxLogBytes });
     let result;
     try {
       result = await engine.run(action.run, {
@@ -138,13 +142,21 @@ export function createExecutor(options: ExecutorOptions): Executor {
         step: name, logTail: tail, where: subject.where, hint: networkHint(tail),
       });
     }
-    const outputTree = action.normalize ? await normalized(result.outputTree, action.material.sourceDateEpoch) : result.outputTree;
+    let outputTree = result.outputTree;
+    try {
+      if (action.normalize) outputTree = await normalized(outputTree, action);
+    } catch (err) {
+      report({ type: 'step-failed', step: name, reason: (err as Error).message });
+      throw err;
+    }
     return { actionKey, outputTree, log: logDigest, cached: false, exitCode: 0, durationMs: result.durationMs, executor: result.executor };
   }
 
-  async function normalized(tree: Digest, sourceDateEpoch: number): Promise<Digest> {
+  async function normalized(tree: Digest, action: PlannedAction): Promise<Digest> {
     const { normalizeTree } = await archive();
-    return (await normalizeTree(store, await store.readTree(tree), { sourceDateEpoch })).digest;
+    const manifest = await store.readTree(tree);
+    const rules = { sourceDateEpoch: action.material.sourceDateEpoch, maxDecompressedBytes: options.maxDecompressedBytes, label: action.name };
+    return (await normalizeTree(store, manifest, rules)).digest;
   }
 
   function prepareImage(tree: Digest, mtime: number): void {

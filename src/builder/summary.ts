@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { join } from 'node:path';
+import type { ClockMethod } from '../plan/clock.js';
 import type { ExecutorRecord } from '../sandbox/types.js';
 import type { Digest } from '../util/digest.js';
 
@@ -43,6 +44,8 @@ export interface BuildSummary {
   inputs: Record<string, { kind: string; uri: string; digest: Digest; integrity: string; size: number; cached: boolean }>;
   images: Record<string, { kind: string; tree?: Digest; ref?: string }>;
   timings: { startedOn: string; finishedOn: string; durationMs: number; fetchMs: number };
+  /** Under `kiln check`'s time variation: how each image's steps got the shifted clock (libfaketime, or none and why). */
+  clocks?: Record<string, ClockMethod>;
   /** Provenance / SBOM files written beside the artifacts (relative to --out), and whether signed. */
   attestations?: { files: string[]; signed: boolean; keyid?: string };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,8 +7,9 @@ import PQueue from 'p-queue';
 import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { build, type ReusedOutcome } from '../builder/index.js';
+import { loadBuildRecipe } from '../lock/index.js';
+import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
-import { loadRecipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
@@ -16,13 +18,24 @@ import type { Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { differingArtifacts, minimizeSubset } from './compare.js';
 import { CheckError } from './errors.js';
-import { checkToken, loadVariations, selectVariations, TIME_VARIATION, toBuildVariation, unavailableReason, type Variation } from './variations.js';
+import {
+  checkToken, loadVariations, selectVariations, TIME_VARIATION, toBuildVariation, unavailableReason, variationMethod,
+  type Variation, type VariationMeans,
+} from './variations.js';
 
 export const CHECK_FORMAT = 'check/v1';
 
 export interface CheckOptions {
-  /** A recipe file, a folder holding `kiln.yaml`, or a parsed recipe. */
+  /** A recipe file, a folder holding `kiln.yaml` (pinned from kiln.lock beside it, as `kiln build` does), or a parsed recipe. */
   recipe: string | Recipe;
+  /** Refuse to check unless kiln.lock exists and matches the recipe (`--locked`, as for `kiln build`). */
+  locked?: boolean;
+  /**
+   * Compare the outputs as the steps wrote them, before kiln's normalization (`--raw`): the
+   * verdict on the build script itself (mtimes in archives, gzip headers, modes from the
+   * umask), for its maintainer. Default: the outputs kiln keeps, the verdict a kiln rebuilder gets.
+   */
+  raw?: boolean;
   /** Names of the variations to try; default every one of the set. */
   variations?: string[];
   /** The variation set; default sandbox/variations.yaml. */
@@ -39,6 +52,12 @@ export interface CheckOptions {
   hostCpus?: number;
   /** Bisection builds at most (default 2 × the variations tried). */
   bisectBudget?: number;
+  /**
+   * A libfaketime.so.1 to inject into images that have none, for `time`'s shifted clock
+   * (default: $KILN_LIBFAKETIME, else this host's Debian copy when the `libfaketime` package is
+   * installed); `false`: inject none (images without their own get the later run only).
+   */
+  libfaketime?: string | false;
 }
 
 export type CheckEvent =
@@ -66,6 +85,10 @@ export interface VariationResult {
   description: string;
   supported: boolean;
   verdict: VariationVerdict;
+  /** How it was applied here (`variationMethod`): e.g. `libfaketime+later-run`, or `later-run` where no image could take libfaketime. */
+  method?: string;
+  /** What limited the method (an image without libfaketime, an engine without in-memory mounts). */
+  methodDetail?: string;
   /** Artifacts this variation alone changes. */
   differing: string[];
   /** Why it was skipped, or what hid a result (an artifact that changes with the time of the run). */
@@ -90,9 +113,13 @@ export interface Culprit {
   classes?: Record<string, Partial<Record<string, number>>>;
 }
 
+/** What a check compares: the outputs kiln keeps (`normalized`) or the outputs as the steps wrote them (`raw`). */
+export type CheckMode = 'normalized' | 'raw';
+
 export interface CheckResult {
   kiln: typeof CHECK_FORMAT;
   recipe: { name: string; version?: string; file: string; digest: Digest };
+  mode: CheckMode;
   verdict: 'reproducible' | 'not-deterministic' | 'sensitive';
   controls: { identical: boolean; artifacts: Array<{ name: string; sha256: string }>; differing: string[]; members?: Record<string, string[]> };
   experiment: { variations: string[]; verdict: 'same' | 'differs'; differing: string[]; error?: { code?: string; message: string } };
@@ -132,6 +159,7 @@ interface CheckContext {
   reuse: Map<Digest, ReusedOutcome>;
   report: (event: CheckEvent) => void;
   runBuild: (label: string, variations: Variation[], opts: { reuse: boolean }) => Promise<CheckBuild>;
+  means: VariationMeans;
 }
 
 /** What the controls (and the experiment) showed. */
@@ -157,9 +185,9 @@ interface Attribution {
  * attribution over build summaries; every build is `noCache`, unattested, in its own folder,
  * sharing one store. A failing control is the build's own failure and is thrown.
  */
-export async function check(options: CheckOptions): Promise<CheckRun> {
+export async function runCheck(options: CheckOptions): Promise<CheckRun> {
   const startedOn = new Date();
-  const recipe = typeof options.recipe === 'string' ? await loadRecipe(options.recipe) : options.recipe;
+  const recipe = typeof options.recipe === 'string' ? await loadBuildRecipe(options.recipe, { locked: options.locked }) : options.recipe;
   if (recipe.artifacts.length === 0) throw new CheckError('KILN_CHECK_NO_ARTIFACTS', `recipe ${recipe.file} declares no artifacts: nothing to compare`, { where: { file: recipe.file } });
   const set = await loadVariations(options.variationsFile);
   const store = options.store ?? (await createStore());
@@ -169,7 +197,12 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
   const root = options.keep ? resolve(options.keep) : await mkdtemp(join(tmpdir(), 'kiln-check-'));
   await mkdir(root, { recursive: true });
   const cleanup = options.keep ? async () => {} : () => rm(root, { recursive: true, force: true });
-  const ctx = checkContext(options, recipe, selectVariations(set, options.variations), { store, engine, profile, root });
+  const selected = selectVariations(set, options.variations);
+  const means: VariationMeans = {
+    memoryMounts: engine.features?.includes('mounts-in-memory') ?? false,
+    ...(selected.some((v) => v.apply.faketime !== undefined) && await injectableFaketime(store, options.libfaketime)),
+  };
+  const ctx = checkContext(options, recipe, selected, { store, engine, profile, root, means });
   try {
     const controls = await runControls(ctx);
     const attribution = controls.experimentDiffers.length === 0 ? allSame(ctx) : await attribute(ctx, controls, options.bisectBudget);
@@ -177,6 +210,7 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
     const result: CheckResult = {
       kiln: CHECK_FORMAT,
       recipe: { name: recipe.name, ...(recipe.version !== undefined && { version: recipe.version }), file: recipe.file, digest: recipe.digest },
+      mode: options.raw ? 'raw' : 'normalized',
       verdict: controls.controlsDiffer.length > 0 ? 'not-deterministic' : controls.experimentDiffers.length > 0 ? 'sensitive' : 'reproducible',
       controls: {
         identical: controls.controlsDiffer.length === 0,
@@ -189,7 +223,7 @@ export async function check(options: CheckOptions): Promise<CheckRun> {
         differing: controls.experimentDiffers,
         ...(controls.experiment.error && { error: controls.experiment.error }),
       },
-      variations: ctx.selected.map((v) => attribution.results.get(v.name)!),
+      variations: ctx.selected.map((v) => withMethod(ctx, attribution.results.get(v.name)!, v, controls)),
       culprits: attribution.culprits,
       unexplained: attribution.unexplained,
       variationSet: { file: set.file, digest: set.digest },
@@ -208,7 +242,7 @@ function checkContext(
   options: CheckOptions,
   recipe: Recipe,
   selected: Variation[],
-  env: { store: Store; engine: Engine; profile: LoadedSandboxProfile; root: string },
+  env: { store: Store; engine: Engine; profile: LoadedSandboxProfile; root: string; means: VariationMeans },
 ): CheckContext {
   const report = options.reporter ?? (() => {});
   const jobs = Math.max(1, options.jobs ?? 2);
@@ -220,13 +254,14 @@ function checkContext(
 
   const runBuild = async (label: string, variations: Variation[], opts: { reuse: boolean }): Promise<CheckBuild> => {
     const dir = join(env.root, label);
-    const variation: BuildVariation | undefined = variations.length > 0 ? toBuildVariation(variations, token) : undefined;
+    const variation: BuildVariation | undefined = variations.length > 0 ? toBuildVariation(variations, token, env.means) : undefined;
     const record: CheckBuild = { label, variations: variations.map((v) => v.name), dir, startedAt: Date.now() };
     builds.set(label, record);
     report({ type: 'build-start', label });
     try {
       record.summary = await build({
         recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs,
+        ...(options.raw && { rawOutputs: true }),
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),
       });
@@ -240,7 +275,7 @@ function checkContext(
   };
 
   return {
-    recipe, selected, runnable, host, jobs, builds, reuse, report, runBuild,
+    recipe, selected, runnable, host, jobs, builds, reuse, report, runBuild, means: env.means,
     timeSelected: runnable.some((v) => v.name === TIME_VARIATION),
     settingVariations: runnable.filter((v) => v.name !== TIME_VARIATION),
   };
@@ -301,7 +336,7 @@ async function attribute(ctx: CheckContext, controls: ControlsOutcome, bisectBud
   await untilSecondBoundary(controls.startedAt + LATER_MS);
   const queue = new PQueue({ concurrency: ctx.jobs });
   const singles = (await Promise.all([
-    queue.add(() => ctx.runBuild('time', [], { reuse: false })),
+    queue.add(() => ctx.runBuild('time', ctx.runnable.filter((v) => v.name === TIME_VARIATION), { reuse: false })),
     ...ctx.settingVariations.map((v) => queue.add(() => ctx.runBuild(`only-${v.name}`, [v], { reuse: true }))),
   ])) as CheckBuild[];
   const timeBuild = singles[0]!;
@@ -363,6 +398,31 @@ async function bisect(ctx: CheckContext, control: BuildSummary, rest: string[], 
   // Every variation is needed (or the budget ran out): the experiment itself shows it.
   culprits.push({ variations: names, artifacts: rest, build: 'experiment', against: 'control-1' });
   return [];
+}
+
+/** The result with how its variation was applied; `time`'s clocks come from the time build (or the experiment). */
+function withMethod(ctx: CheckContext, result: VariationResult, v: Variation, controls: ControlsOutcome): VariationResult {
+  if (result.verdict === 'skipped') return result;
+  const clocks = ctx.builds.get('time')?.summary?.clocks ?? controls.experiment.summary?.clocks;
+  const { method, detail } = variationMethod(v, ctx.means, clocks);
+  return { ...result, method, ...(detail !== undefined && { methodDetail: detail }) };
+}
+
+/**
+ * The libfaketime kiln may inject, in the store: the one named (bad input when unreadable),
+ * else $KILN_LIBFAKETIME, else this host's Debian copy if there is one; none for `false`.
+ */
+async function injectableFaketime(store: Store, option: string | false | undefined): Promise<Pick<VariationMeans, 'faketimeLibrary'>> {
+  if (option === false) return {};
+  const named = option ?? (process.env.KILN_LIBFAKETIME || undefined);
+  const file = named ?? IMAGE_FAKETIME_PATHS.find((p) => existsSync(p));
+  if (file === undefined) return {};
+  try {
+    const put = await store.putFile(file);
+    return { faketimeLibrary: { digest: put.digest, size: put.size } };
+  } catch (err) {
+    throw new CheckError('KILN_CHECK_BAD_LIBFAKETIME', `cannot read the libfaketime to inject: ${file}`, { cause: err, where: { file } });
+  }
 }
 
 /**

@@ -7,7 +7,9 @@ import { KilnError, type KilnErrorOptions } from '../util/errors.js';
 export type CheckErrorCode =
   | 'KILN_CHECK_BAD_VARIATIONS'
   | 'KILN_CHECK_UNKNOWN_VARIATION'
-  | 'KILN_CHECK_NO_ARTIFACTS';
+  | 'KILN_CHECK_NO_ARTIFACTS'
+  /** The libfaketime named for injection (option or $KILN_LIBFAKETIME) cannot be read. */
+  | 'KILN_CHECK_BAD_LIBFAKETIME';
 
 export class CheckError extends KilnError {
   constructor(readonly code: CheckErrorCode, message: string, options: KilnErrorOptions = {}) {

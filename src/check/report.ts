@@ -1,10 +1,46 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kilnVersion } from '../util/package.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { DiffReport, DiffSummary } from '../diff/index.js';
 import type { Statement } from '../attest/index.js';
-import type { CheckBuild, CheckResult, CheckRun } from './check.js';
+import { runCheck, type CheckBuild, type CheckOptions, type CheckResult, type CheckRun } from './check.js';
+
+export interface CheckReportOptions extends CheckOptions {
+  /** Where the result, the check statement and the diff pages go (`<name>.check.*`). */
+  out: string;
+  /** Signs the check statement (PKCS#8 PEM file); default $KILN_SIGN_KEY; none: unsigned. */
+  signKey?: string;
+}
+
+/** A check as `kiln check` reports it: the result (with the differing members filled in) and the files written. */
+export interface CheckReport {
+  result: CheckResult;
+  files: string[];
+  signed: boolean;
+}
+
+/**
+ * `kiln check` as one call: runs the check (runCheck), diffs what differs (diffCheck) and
+ * writes the result, the statement and the diff pages into `out` (writeCheckFiles); the
+ * builds' temp folders are removed at the end. The signing key is read first: a bad key is
+ * bad input, refused before any build.
+ */
+export async function check(options: CheckReportOptions): Promise<CheckReport> {
+  const { out, signKey, ...checkOptions } = options;
+  const attest = await import('../attest/index.js');
+  const keyFile = attest.resolveSignKey(signKey);
+  if (keyFile !== undefined) await attest.readSigner(keyFile);
+  const run = await runCheck(checkOptions);
+  try {
+    const pages = await diffCheck(run);
+    const written = await writeCheckFiles(out, run, pages, { signKey, kilnVersion: kilnVersion() });
+    return { result: run.result, ...written };
+  } finally {
+    await run.cleanup();
+  }
+}
 
 export const PREDICATE_KILN_CHECK_V1 = 'https://kiln.example.org/predicates/check/v1';
 
@@ -31,11 +67,13 @@ export interface CheckDiff {
 /** The check predicate (docs/predicates/check-v1.md). */
 export interface CheckPredicate {
   recipe: { name: string; version?: string; digest: Digest };
+  /** `normalized`: the outputs kiln keeps were compared; `raw`: the outputs as the steps wrote them. */
+  mode: CheckResult['mode'];
   verdict: CheckResult['verdict'];
   controls: { identical: boolean; differing: string[] };
   variationSet: { digest: Digest };
   sandboxProfile: Digest;
-  variations: Array<{ name: string; supported: boolean; verdict: string; differing: string[]; reason?: string }>;
+  variations: Array<{ name: string; supported: boolean; verdict: string; differing: string[]; reason?: string; method?: string; methodDetail?: string }>;
   culprits: Array<{ variations: string[]; artifacts: string[] }>;
   unexplained: string[];
   checker: { kilnVersion: string };
@@ -48,11 +86,17 @@ type Digest = CheckResult['sandboxProfile'];
 export function toCheckStatement(result: CheckResult, subjects: Statement['subject'], kilnVersion: string): Statement<CheckPredicate> {
   const predicate: CheckPredicate = {
     recipe: { name: result.recipe.name, ...(result.recipe.version !== undefined && { version: result.recipe.version }), digest: result.recipe.digest },
+    mode: result.mode,
     verdict: result.verdict,
     controls: { identical: result.controls.identical, differing: result.controls.differing },
     variationSet: { digest: result.variationSet.digest },
     sandboxProfile: result.sandboxProfile,
-    variations: result.variations.map((v) => ({ name: v.name, supported: v.supported, verdict: v.verdict, differing: v.differing, ...(v.reason !== undefined && { reason: v.reason }) })),
+    variations: result.variations.map((v) => ({
+      name: v.name, supported: v.supported, verdict: v.verdict, differing: v.differing,
+      ...(v.reason !== undefined && { reason: v.reason }),
+      ...(v.method !== undefined && { method: v.method }),
+      ...(v.methodDetail !== undefined && { methodDetail: v.methodDetail }),
+    })),
     culprits: result.culprits.map((c) => ({ variations: c.variations, artifacts: c.artifacts })),
     unexplained: result.unexplained,
     checker: { kilnVersion },

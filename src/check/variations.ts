@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { BuildVariation } from '../builder/index.js';
+import type { ClockMethod } from '../plan/index.js';
 import { defaultSandboxProfileFile } from '../sandbox/profile.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
@@ -25,7 +26,11 @@ export interface VariationApply {
   domainname?: string;
   cpus?: number;
   tmpfs?: boolean;
+  /** `memory`: inputs and needed steps from in-memory file systems written in sorted order. */
+  mounts?: 'memory';
   schedule?: 'later';
+  /** Seconds added to the clock the steps read, through libfaketime where the image takes it. */
+  faketime?: number;
 }
 
 /** One variation, as data. */
@@ -47,7 +52,7 @@ export interface VariationSet {
   file: string;
 }
 
-const APPLY_KEYS = new Set(['env', 'home', 'user', 'umask', 'workdir', 'hostname', 'domainname', 'cpus', 'tmpfs', 'schedule']);
+const APPLY_KEYS = new Set(['env', 'home', 'user', 'umask', 'workdir', 'hostname', 'domainname', 'cpus', 'tmpfs', 'mounts', 'schedule', 'faketime']);
 const VARIATION_KEYS = new Set(['name', 'description', 'changes', 'apply', 'supported', 'reason', 'note']);
 
 /** Reads a variation set (default: the repository's sandbox/variations.yaml). */
@@ -143,9 +148,17 @@ function parseApply(raw: unknown, bad: (m: string) => Error): VariationApply {
         if (v !== true) throw bad('"tmpfs" must be true');
         out.tmpfs = true;
         break;
+      case 'mounts':
+        if (v !== 'memory') throw bad('"mounts" must be "memory"');
+        out.mounts = 'memory';
+        break;
       case 'schedule':
         if (v !== 'later') throw bad('"schedule" must be "later"');
         out.schedule = 'later';
+        break;
+      case 'faketime':
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('"faketime" must be a positive number of seconds');
+        out.faketime = v;
         break;
     }
   }
@@ -180,14 +193,25 @@ export function checkToken(): string {
   return randomBytes(4).toString('hex');
 }
 
+/** What the engine and the host offer to the variations that need more than settings. */
+export interface VariationMeans {
+  /** The engine can place inputs and needed steps in memory (`mounts: memory`). */
+  memoryMounts: boolean;
+  /** A libfaketime in the store to inject where an image has none (`faketime`). */
+  faketimeLibrary?: { digest: Digest; size: number };
+}
+
 /**
  * Pure: several variations applied at once, as build settings. Later variations win where two
- * set the same thing (none of the bundled ones do). `time` adds no setting: it is a moment.
+ * set the same thing (none of the bundled ones do). `time` is a moment (the build runs later)
+ * and, with `faketime`, a shifted clock for the images that take libfaketime.
  */
-export function toBuildVariation(variations: Variation[], token: string): BuildVariation {
+export function toBuildVariation(variations: Variation[], token: string, means: VariationMeans = { memoryMounts: false }): BuildVariation {
   const plan: NonNullable<BuildVariation['plan']> = {};
   const engine: NonNullable<BuildVariation['engine']> = {};
   let tmpfs = false;
+  let mountsInMemory = false;
+  let clock: BuildVariation['clock'];
   for (const { apply: a } of variations) {
     if (a.env) plan.env = { ...plan.env, ...a.env };
     if (a.home !== undefined) plan.home = a.home;
@@ -198,14 +222,58 @@ export function toBuildVariation(variations: Variation[], token: string): BuildV
     if (a.domainname !== undefined) engine.domainname = a.domainname;
     if (a.cpus !== undefined) engine.cpusetCpus = a.cpus === 1 ? '0' : `0-${a.cpus - 1}`;
     if (a.tmpfs) tmpfs = true;
+    if (a.mounts === 'memory' && means.memoryMounts) mountsInMemory = true;
+    if (a.faketime !== undefined) clock = { offsetSeconds: a.faketime, ...(means.faketimeLibrary && { library: means.faketimeLibrary }) };
   }
   return {
     ...(Object.keys(plan).length > 0 && { plan }),
     ...(Object.keys(engine).length > 0 && { engine }),
     ...(tmpfs && { tmpfs }),
+    ...(mountsInMemory && { mountsInMemory }),
+    ...(clock && { clock }),
   };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** How a variation was applied in one check: a `+`-joined list of mechanisms, and what limited them. */
+export interface VariationMethod {
+  /** e.g. `env`, `user`, `uts-names`, `tmpfs-scratch+tmpfs-mounts`, `libfaketime+later-run`, `later-run`. */
+  method: string;
+  detail?: string;
+}
+
+/**
+ * Pure: the mechanisms a variation used here. `mounts: memory` counts only on an engine that
+ * can; `faketime` only where some image's steps took libfaketime (`clocks`, from the time
+ * build's summary), the rest had the later run alone.
+ */
+export function variationMethod(v: Variation, means: VariationMeans, clocks?: Record<string, ClockMethod>): VariationMethod {
+  const a = v.apply;
+  const used: string[] = [];
+  const notes: string[] = [];
+  const use = (m: string) => void (used.includes(m) || used.push(m));
+  if (a.env || a.home !== undefined) use('env');
+  if (a.user !== undefined) use('user');
+  if (a.umask !== undefined) use('umask-prologue');
+  if (a.workdir !== undefined) use('workdir');
+  if (a.hostname !== undefined || a.domainname !== undefined) use('uts-names');
+  if (a.cpus !== undefined) use('cpuset');
+  if (a.tmpfs) use('tmpfs-scratch');
+  if (a.mounts === 'memory') {
+    if (means.memoryMounts) use('tmpfs-mounts');
+    else notes.push('the engine cannot place mounts in memory: inputs and needed steps are listed in its usual order');
+  }
+  if (a.faketime !== undefined) {
+    const entries = Object.entries(clocks ?? {});
+    if (entries.some(([, c]) => c.method === 'libfaketime')) use('libfaketime');
+    for (const [image, c] of entries) {
+      notes.push(c.method === 'libfaketime' ? `image ${image}: libfaketime ${c.source === 'image' ? 'from the image' : 'injected'} (${c.library}), clock +${c.offsetSeconds} s` : `image ${image}: real clock (${c.reason})`);
+    }
+    if (entries.length === 0) notes.push('no image was probed: the clock was not shifted');
+  }
+  if (a.schedule === 'later') use('later-run');
+  return { method: used.join('+') || 'none', ...(notes.length > 0 && { detail: notes.join('; ') }) };
 }

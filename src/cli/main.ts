@@ -1,253 +1,89 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isKilnError, UsageError } from '../util/errors.js';
-import { createPlainReporter, createTerminalReporter, formatError, type Output } from './render.js';
+import { parseCommandArgs, type Command } from './command.js';
+import type { CliIO } from './io.js';
 
-export const USAGE = `kiln — hermetic, reproducible builds
+/**
+ * Every command, in the order `kiln help` lists them. A command's module is loaded only when it
+ * runs (or when help lists it), and it loads its part of the library only inside `run`: so
+ * `kiln build` starts without loading what `kiln verify` needs, nor the other definitions.
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  build: async () => (await import('./commands/build.js')).build,
+  lock: async () => (await import('./commands/lock.js')).lock,
+  vendor: async () => (await import('./commands/vendor.js')).vendor,
+  keygen: async () => (await import('./commands/keygen.js')).keygen,
+  rebuild: async () => (await import('./commands/rebuild.js')).rebuild,
+  verify: async () => (await import('./commands/verify.js')).verify,
+  inspect: async () => (await import('./commands/inspect.js')).inspect,
+  diff: async () => (await import('./commands/diff.js')).diff,
+  check: async () => (await import('./commands/check.js')).check,
+  digest: async () => (await import('./commands/digest.js')).digest,
+  cache: async () => (await import('./commands/cache.js')).cache,
+  version: async () => (await import('./commands/version.js')).version,
+  help: async () => (await import('./commands/help.js')).createHelpCommand(loadCommands),
+};
 
-usage:
-  kiln build [recipe|dir] [--out DIR] [--no-cache] [--locked] [--jobs N] [--sign-key FILE] [--builder-id ID] [--json]
-  kiln lock [recipe|dir] [--update [NAME…]] [--json]
-  kiln keygen [--type ed25519|ecdsa-p256] --out PREFIX
-  kiln rebuild <provenance> [--key PUB…] [--input NAME=PATH…] [--original DIR|FILE…] [--sign-key FILE]
-              [--rebuilder-id ID] [--out DIR] [--use-cache] [--jobs N] [--json]
-  kiln diff <a> <b> [--json] [--html FILE]
-  kiln check [recipe|dir] [--variations LIST] [--out DIR] [--keep] [--jobs N] [--sign-key FILE] [--json]
-  kiln verify <artifact…> --provenance FILE [--key PUB…] [--builder-id ID] [--policy FILE]
-              [--trusted-root FILE --certificate-identity ID|--certificate-identity-regexp RE
-               --certificate-oidc-issuer URL] [--json]
-  kiln inspect <envelope|bundle> [--key PUB…] [--json]
-  kiln digest <path>                      the integrity that pins a file or folder
-  kiln cache stats|verify|gc [--max-age DAYS] [--dry-run] [--json]
-  kiln version
+const ALIASES: Readonly<Record<string, string>> = { '--help': 'help', '-h': 'help', '--version': 'version' };
 
-  store: $KILN_STORE (default $XDG_CACHE_HOME/kiln, else ~/.cache/kiln)
-  exit:  0 success · 1 a build step failed / verdict negative · 2 bad input or usage
-`;
-
-export interface CliIO {
-  stdout: Output;
-  stderr: Output;
+/** The definitions of every command, in help's order. */
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
 }
 
-const defaultIO = (): CliIO => ({
-  stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
-  stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
-});
+/** The definition of one command (an alias such as `--version` allowed); undefined for an unknown name. */
+export async function loadCommand(name: string): Promise<Command | undefined> {
+  const wanted = ALIASES[name] ?? name;
+  return Object.hasOwn(COMMANDS, wanted) ? COMMANDS[wanted]!() : undefined;
+}
 
-/** Runs one kiln command; resolves to the process exit code. */
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
-  const [command, ...rest] = argv;
-  const json = rest.includes('--json');
+/**
+ * Runs one kiln command; resolves to the process exit code. Every error is rendered here, the
+ * same way for every command: on stderr (with the command's help after a usage error), and as
+ * a `error/v1` document on stdout when `--json` was asked for.
+ */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   try {
-    switch (command) {
-      case 'build':
-        return await buildCommand(rest, io);
-      case 'cache':
-        return await cacheCommand(rest, io);
-      case 'digest':
-        return await digestCommand(rest, io);
-      case 'rebuild':
-        return await rebuildCommand(rest, io);
-      case 'lock': {
-        const { runLockCommand } = await import('../lock/index.js');
-        return await runLockCommand(rest, io);
-      }
-      case 'check': {
-        const { runCheckCommand } = await import('../check/index.js');
-        return await runCheckCommand(rest, io);
-      }
-      case 'diff': {
-        const { runDiffCommand } = await import('../diff/index.js');
-        return await runDiffCommand(rest, io);
-      }
-      case 'verify': {
-        const { runVerifyCommand } = await import('../verify/index.js');
-        return await runVerifyCommand(rest, io);
-      }
-      case 'inspect': {
-        const { runInspectCommand } = await import('../verify/index.js');
-        return await runInspectCommand(rest, io);
-      }
-      case 'keygen': {
-        const { runKeygenCommand } = await import('../attest/index.js');
-        return await runKeygenCommand(rest, io);
-      }
-      case 'version':
-      case '--version':
-        io.stdout.write(`${await version()}\n`);
-        return 0;
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`, { hint: 'run `kiln help`' });
-    }
+    return await runCommand(argv, io);
   } catch (err) {
-    if (json) io.stdout.write(JSON.stringify({ kiln: 'error/v1', error: isKilnError(err) ? err.toJSON() : { message: String((err as Error)?.message ?? err) } }, null, 2) + '\n');
+    const [name, ...args] = argv;
+    if (args.includes('--json')) {
+      const error = isKilnError(err) ? err.toJSON() : { message: String((err as Error)?.message ?? err) };
+      io.stdout.write(JSON.stringify({ kiln: 'error/v1', error }, null, 2) + '\n');
+    }
+    const { formatError } = await import('./render.js');
     io.stderr.write(formatError(err) + '\n');
-    if (err instanceof UsageError) io.stderr.write(USAGE);
+    if (err instanceof UsageError) {
+      const { formatCommandHelp, formatUsage } = await import('./help.js');
+      const command = name === undefined ? undefined : await loadCommand(name);
+      io.stderr.write(command && command.name !== 'help' ? formatCommandHelp(command) : formatUsage(await loadCommands()));
+    }
     return isKilnError(err) ? err.exitCode : 1;
   }
 }
 
-function parse<const T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+/** `main` without the rendering of errors: bad input throws (a KilnError), for callers that want the error itself. */
+export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) {
+    const { formatUsage } = await import('./help.js');
+    io.stdout.write(formatUsage(await loadCommands()));
+    return 2;
   }
-}
-
-async function buildCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, {
-    out: { type: 'string', short: 'o' },
-    'no-cache': { type: 'boolean' },
-    jobs: { type: 'string', short: 'j' },
-    json: { type: 'boolean' },
-    'sign-key': { type: 'string' },
-    'builder-id': { type: 'string' },
-    locked: { type: 'boolean' },
-  });
-  if (positionals.length > 1) throw new UsageError(`kiln build takes one recipe, got ${positionals.length}`);
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
-  const { build } = await import('../builder/index.js');
-  const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
-  const out = values.out ?? 'out';
-  try {
-    const summary = await build({
-      recipe: positionals[0] ?? '.',
-      out,
-      noCache: values['no-cache'],
-      locked: values.locked,
-      jobs,
-      reporter,
-      attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
-    });
-    reporter.finish();
-    if (values.json) {
-      io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    } else {
-      const steps = Object.values(summary.steps);
-      const cached = steps.filter((s) => s.cached).length;
-      io.stdout.write(`built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`);
-      for (const a of summary.artifacts) io.stdout.write(`  ${a.name}  sha256:${a.digests.sha256}  ${a.size} bytes\n`);
-      const att = summary.attestations;
-      if (att) {
-        io.stdout.write(`  provenance + SBOM: ${att.files.join(', ')}\n`);
-        if (!att.signed) io.stdout.write('  (unsigned: pass --sign-key FILE or set KILN_SIGN_KEY to sign; `kiln keygen` makes a key)\n');
-      }
-      io.stdout.write(`  → ${out}/ (build.json)\n`);
-    }
+  const command = await loadCommand(name);
+  if (!command) throw new UsageError(`unknown command "${name}"`, { hint: 'run `kiln help`' });
+  const parsed = parseCommandArgs(command, args);
+  if (parsed.help) {
+    const { formatCommandHelp } = await import('./help.js');
+    io.stdout.write(formatCommandHelp(command));
     return 0;
-  } finally {
-    reporter.finish();
   }
+  return await command.run(parsed, io);
 }
 
-async function rebuildCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, {
-    key: { type: 'string', multiple: true },
-    input: { type: 'string', multiple: true },
-    original: { type: 'string', multiple: true },
-    'sign-key': { type: 'string' },
-    'rebuilder-id': { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    'use-cache': { type: 'boolean' },
-    jobs: { type: 'string', short: 'j' },
-    json: { type: 'boolean' },
-  });
-  if (positionals.length !== 1) throw new UsageError('kiln rebuild takes one provenance file');
-  const inputs: Record<string, string> = {};
-  for (const pair of values.input ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--input takes NAME=PATH, got "${pair}"`);
-    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer, got "${values.jobs}"`);
-  const { rebuild } = await import('../rebuild/index.js');
-  const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
-  try {
-    const result = await rebuild({
-      provenance: positionals[0]!,
-      keys: values.key,
-      inputs,
-      original: values.original,
-      signKey: values['sign-key'],
-      rebuilderId: values['rebuilder-id'],
-      out: values.out ?? 'rebuild',
-      useCache: values['use-cache'],
-      jobs,
-      reporter,
-    });
-    reporter.finish();
-    if (values.json) {
-      io.stdout.write(JSON.stringify({ verdict: result.verdict, comparison: result.comparison, files: result.files }, null, 2) + '\n');
-    } else {
-      const c = result.comparison;
-      for (const a of c.artifacts) {
-        io.stdout.write(`${a.reproduced ? '✓' : '✗'} ${a.name}  ${a.reproduced ? 'identical' : `expected sha256:${a.expected.sha256 ?? '?'}, rebuilt sha256:${a.actual?.sha256 ?? '(missing)'}`}\n`);
-      }
-      if (c.firstDivergentStep) io.stdout.write(`  the builds part at step "${c.firstDivergentStep.step}" (the first step whose output differs)\n`);
-      if (result.diff) io.stdout.write(`\n${result.diff.text}\n`);
-      io.stdout.write(`${result.verdict}: ${result.verdict === 'PASSED' ? 'rebuilt bit for bit' : 'not reproduced'}\n`);
-      for (const f of result.files) io.stdout.write(`  ${f}\n`);
-    }
-    return result.verdict === 'PASSED' ? 0 : 1;
-  } finally {
-    reporter.finish();
-  }
-}
-
-async function cacheCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, {
-    json: { type: 'boolean' },
-    'max-age': { type: 'string' },
-    'dry-run': { type: 'boolean' },
-  });
-  const [sub] = positionals;
-  const { createStore } = await import('../store/index.js');
-  const store = await createStore();
-  const emit = (value: unknown, human: string) => io.stdout.write(values.json ? JSON.stringify(value, null, 2) + '\n' : human);
-  switch (sub) {
-    case 'stats': {
-      const s = await store.stats();
-      emit(s, `store ${s.root}\n  blobs ${s.blobs} (${s.blobBytes} bytes)\n  trees ${s.trees}\n  actions ${s.actions}\n  refs ${s.refs}\n  temp files ${s.tempFiles}\n`);
-      return 0;
-    }
-    case 'verify': {
-      const r = await store.verify();
-      emit(r, `checked ${r.checked} objects: ${r.corrupt.length} corrupt (removed), ${r.dangling.length} dangling records (removed)\n` + r.corrupt.map((d) => `  corrupt ${d}\n`).join(''));
-      return r.corrupt.length > 0 ? 1 : 0;
-    }
-    case 'gc': {
-      const days = values['max-age'] === undefined ? 30 : Number(values['max-age']);
-      if (!Number.isFinite(days) || days < 0) throw new UsageError(`--max-age must be a number of days, got "${values['max-age']}"`);
-      const r = await store.gc({ maxAgeMs: days * 86_400_000, dryRun: values['dry-run'] });
-      emit(r, `${values['dry-run'] ? 'would remove' : 'removed'} ${r.removedBlobs} blobs (${r.removedBytes} bytes), ${r.removedActions} action records, ${r.removedRefs} refs, ${r.removedTempFiles} temp files\n`);
-      return 0;
-    }
-    default:
-      throw new UsageError(sub === undefined ? 'kiln cache needs a subcommand: stats, verify or gc' : `unknown cache subcommand "${sub}"`);
-  }
-}
-
-async function digestCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
-  if (positionals.length !== 1) throw new UsageError('kiln digest takes one path');
-  const { digestPath } = await import('../fetch/index.js');
-  const { createStore } = await import('../store/index.js');
-  const result = await digestPath(await createStore(), positionals[0]!);
-  io.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : `${result.integrity}\n`);
-  return 0;
-}
-
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `kiln ${pkg.version}`;
+/** The process's own streams. */
+function processIO(): CliIO {
+  return {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: process.stdout.isTTY, columns: process.stdout.columns },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY, columns: process.stderr.columns },
+  };
 }

@@ -1,11 +1,7 @@
 import type { BuildEvent, BuildReporter } from '../builder/events.js';
 import { formatLocation, isKilnError } from '../util/errors.js';
-
-export interface Output {
-  write(text: string): void;
-  isTTY?: boolean;
-  columns?: number;
-}
+import { escapeTerminal as safe, escapeTerminalLines } from '../util/terminal.js';
+import type { Output } from './io.js';
 
 const useColor = (out: Output) => Boolean(out.isTTY) && !process.env.NO_COLOR;
 const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -21,12 +17,15 @@ function size(bytes: number): string {
   return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
 }
 
-/** One plain line per event: for logs, CI and pipes. */
+/**
+ * One plain line per event: for logs, CI and pipes. Every line is escaped whole: step logs,
+ * input and step names and failure reasons come from the build, not from kiln.
+ */
 export function createPlainReporter(err: Output): BuildReporter & { finish(): void } {
   const started = new Map<string, number>();
   const reporter = (event: BuildEvent): void => {
     const line = plainLine(event, started);
-    if (line !== undefined) err.write(line + '\n');
+    if (line !== undefined) err.write(safe(line) + '\n');
   };
   return Object.assign(reporter, { finish() {} });
 }
@@ -53,7 +52,7 @@ function plainLine(event: BuildEvent, started: Map<string, number>): string | un
     case 'step-failed':
       return `kiln: step ${event.step}: FAILED (${event.reason})`;
     case 'log':
-      return `${event.step} | ${event.line}`;
+      return `${event.step} | ${safe(event.line)}`;
     case 'artifact':
       return undefined;
   }
@@ -80,9 +79,9 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
     const counts = { queued: 0, running: 0, cached: 0, done: 0, failed: 0 };
     for (const s of state.values()) counts[s]++;
     const lines: string[] = [];
-    for (const input of fetching) lines.push(`  ${paint(color, '36', '↓')} fetching ${input}`);
+    for (const input of fetching) lines.push(`  ${paint(color, '36', '↓')} fetching ${safe(input)}`);
     for (const [step, s] of state) {
-      if (s === 'running') lines.push(`  ${paint(color, '33', '●')} ${step} ${paint(color, '2', seconds(Date.now() - startedAt.get(step)!))}`);
+      if (s === 'running') lines.push(`  ${paint(color, '33', '●')} ${safe(step)} ${paint(color, '2', seconds(Date.now() - startedAt.get(step)!))}`);
     }
     const width = err.columns || 100;
     lines.push(
@@ -111,7 +110,7 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
         break;
       case 'fetch-done':
         fetching.delete(event.input);
-        if (!event.cached) above(`${paint(color, '36', '↓')} ${event.input} ${size(event.size)}`);
+        if (!event.cached) above(`${paint(color, '36', '↓')} ${safe(event.input)} ${size(event.size)}`);
         break;
       case 'step-start':
         state.set(event.step, 'running');
@@ -119,18 +118,19 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
         break;
       case 'step-cached':
         state.set(event.step, 'cached');
-        above(`${paint(color, '2', '≡')} ${event.step} ${paint(color, '2', 'cached')}`);
+        above(`${paint(color, '2', '≡')} ${safe(event.step)} ${paint(color, '2', 'cached')}`);
         break;
       case 'step-done':
         state.set(event.step, 'done');
-        above(`${paint(color, '32', '✓')} ${event.step} ${paint(color, '2', seconds(event.durationMs))}`);
+        above(`${paint(color, '32', '✓')} ${safe(event.step)} ${paint(color, '2', seconds(event.durationMs))}`);
         break;
       case 'step-failed':
         state.set(event.step, 'failed');
-        above(`${paint(color, '31', '✗')} ${event.step} ${event.reason}`);
+        above(`${paint(color, '31', '✗')} ${safe(event.step)} ${safe(event.reason)}`);
         break;
       case 'log':
-        above(`${paint(color, '2', `${event.step} |`)} ${event.line}`);
+        // A step's output is the least trusted text kiln shows: a line must not move the cursor.
+        above(`${paint(color, '2', `${safe(event.step)} |`)} ${safe(event.line)}`);
         break;
       case 'image':
       case 'fetch-progress':
@@ -166,21 +166,25 @@ export function fit(line: string, width: number): string {
   return out;
 }
 
-/** A KilnError as people read it: `file:line:col: message`, then hint / expected / found. */
+/**
+ * A KilnError as people read it: `file:line:col: message`, then hint / expected / found.
+ * Messages quote input (names, found values, log lines): every part is escaped; only the
+ * hint keeps its line breaks, which are kiln's.
+ */
 export function formatError(err: unknown): string {
   if (!isKilnError(err)) {
     const e = err as Error;
-    return `kiln: internal error: ${e?.stack ?? String(err)}`;
+    return `kiln: internal error: ${escapeTerminalLines(e?.stack ?? String(err))}`;
   }
-  const lines = [`kiln: error: ${err.where ? `${formatLocation(err.where)}: ` : ''}${err.message} [${err.code}]`];
-  if (err.expected !== undefined) lines.push(`  expected: ${err.expected}`);
-  if (err.found !== undefined) lines.push(`  found:    ${err.found}`);
+  const lines = [`kiln: error: ${safe(`${err.where ? `${formatLocation(err.where)}: ` : ''}${err.message}`)} [${err.code}]`];
+  if (err.expected !== undefined) lines.push(`  expected: ${safe(err.expected)}`);
+  if (err.found !== undefined) lines.push(`  found:    ${safe(err.found)}`);
   const tail = (err as { logTail?: string[] }).logTail;
-  if (tail?.length) lines.push('  last lines of the log:', ...tail.map((l) => `    ${l}`));
-  if (err.hint) lines.push(`  hint: ${err.hint}`);
+  if (tail?.length) lines.push('  last lines of the log:', ...tail.map((l) => `    ${safe(l)}`));
+  if (err.hint) lines.push(`  hint: ${escapeTerminalLines(err.hint)}`);
   let cause = (err as { cause?: unknown }).cause;
   while (cause instanceof Error) {
-    lines.push(`  cause: ${isKilnError(cause) ? `${cause.located} [${cause.code}]` : cause.message}`);
+    lines.push(`  cause: ${safe(isKilnError(cause) ? `${cause.located} [${cause.code}]` : cause.message)}`);
     cause = (cause as { cause?: unknown }).cause;
   }
   return lines.join('\n');

@@ -32,6 +32,7 @@ export function classify(d: RawDifference): DiffClass {
     case 'format':
     case 'bytes':
     case 'unreadable':
+    case 'too-large':
       return 'content';
   }
 }

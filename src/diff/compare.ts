@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { KilnError } from '../util/errors.js';
 import { arEntries } from './ar.js';
 import { compareLeaf, sameBytes } from './bytes.js';
@@ -230,37 +230,71 @@ async function compareDecoded(ctx: DiffContext, path: string[], compression: 'gz
 
 async function compareZips(ctx: DiffContext, path: string[], a: Source, ra: Reader, b: Source, rb: Reader, depth: number): Promise<void> {
   const { listZip } = await import('./zip.js');
-  // zip needs random access (its directory is at the end): a member streamed out of another archive goes to a temp file first.
-  const fa = a.file ?? (await spill(ctx, ra, 'a.zip'));
-  const fb = b.file ?? (await spill(ctx, rb, 'b.zip'));
-  const za = await listZip(fa, 'a').catch((err) => Promise.reject(tag(err, 'a')));
+  // zip needs random access (its directory is at the end): a member streamed out of another
+  // archive goes to a temp file first, within the diff's spill budget, removed after.
+  const spills: Spilled[] = [];
   try {
-    const zb = await listZip(fb, 'b').catch((err) => Promise.reject(tag(err, 'b')));
+    const fa = a.file ?? (await spill(ctx, ra, 'a.zip', a.size, spills));
+    const fb = b.file ?? (await spill(ctx, rb, 'b.zip', b.size, spills));
+    if (fa === undefined || fb === undefined) {
+      const side = fa === undefined && fb === undefined ? 'both' : fa === undefined ? 'a' : 'b';
+      const size = side === 'b' ? b.size : a.size;
+      ctx.add({ path, kind: 'too-large', detail: { side, budget: 'maxSpillBytes', limit: ctx.options.maxSpillBytes, ...(size !== undefined && { size }) } });
+      return;
+    }
+    const za = await listZip(fa, 'a').catch((err) => Promise.reject(tag(err, 'a')));
     try {
-      if (za.comment !== zb.comment) ctx.add({ path, kind: 'metadata', detail: { field: 'zip comment', a: za.comment, b: zb.comment } });
-      const tagSide = (entries: typeof za.entries, side: Side) =>
-        entries.map((e) => (e.content === undefined ? e : { ...e, content: { ...e.content, open: () => tagged(e.content!.open(), side) } }));
-      await compareEntryLists(ctx, path, tagSide(za.entries, 'a'), tagSide(zb.entries, 'b'), { ordered: true }, nested(depth));
+      const zb = await listZip(fb, 'b').catch((err) => Promise.reject(tag(err, 'b')));
+      try {
+        if (za.comment !== zb.comment) ctx.add({ path, kind: 'metadata', detail: { field: 'zip comment', a: za.comment, b: zb.comment } });
+        const tagSide = (entries: typeof za.entries, side: Side) =>
+          entries.map((e) => (e.content === undefined ? e : { ...e, content: { ...e.content, open: () => tagged(e.content!.open(), side) } }));
+        await compareEntryLists(ctx, path, tagSide(za.entries, 'a'), tagSide(zb.entries, 'b'), { ordered: true }, nested(depth));
+      } finally {
+        await zb.close();
+      }
     } finally {
-      await zb.close();
+      await za.close();
     }
   } finally {
-    await za.close();
+    await Promise.all(spills.map((s) => rm(s.path, { force: true })));
+    ctx.releaseSpill(spills.reduce((n, s) => n + s.reserved, 0));
   }
 }
 
-async function spill(ctx: DiffContext, reader: Reader, name: string): Promise<{ path: string; offset: number; size: number }> {
+interface Spilled {
+  path: string;
+  /** Budget bytes it holds until removed. */
+  reserved: number;
+}
+
+/**
+ * Copies the rest of `reader` to a temp file within the spill budget (`size`, when known,
+ * is taken up front); undefined when it does not fit, with nothing left on disk or held.
+ */
+async function spill(ctx: DiffContext, reader: Reader, name: string, size: number | undefined, spills: Spilled[]): Promise<{ path: string; offset: number; size: number } | undefined> {
+  if (size !== undefined && !ctx.reserveSpill(size)) return undefined;
   const path = await ctx.tempPath(name);
+  const held: Spilled = { path, reserved: size ?? 0 };
+  spills.push(held);
   const out = await open(path, 'wx');
-  let size = 0;
+  let written = 0;
   try {
     // Each write is awaited before the next read: the reader may reuse its buffers.
     for (let c = await reader.next(); c !== null; c = await reader.next()) {
+      if (written + c.length > held.reserved) {
+        const more = written + c.length - held.reserved;
+        if (!ctx.reserveSpill(more)) {
+          await out.truncate(0);
+          return undefined;
+        }
+        held.reserved += more;
+      }
       await out.write(c);
-      size += c.length;
+      written += c.length;
     }
   } finally {
     await out.close();
   }
-  return { path, offset: 0, size };
+  return { path, offset: 0, size: written };
 }

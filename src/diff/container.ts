@@ -13,10 +13,11 @@ const ORDER_WINDOW = 5;
 
 /**
  * Compares two streamed containers (tar, ar). While both sides name the same member, the
- * members are compared as they stream by, in lock-step: the usual case, no member is held.
- * At the first mismatch the rest of each side is indexed: bodies spilled to a temp file
- * (hashed on the way, so equal members need no second read), headers kept in memory; then
- * members are paired by name.
+ * members are compared as they stream by, in lock-step: the usual case, no member is held and
+ * nothing is spilled. At the first mismatch the rest of each side is indexed: bodies spilled
+ * to a temp file (hashed on the way, so equal members need no second read) as far as the
+ * diff's spill budget goes, headers kept in memory; then members are paired by name. A member
+ * past the budget is skipped, not written, and its pair is reported `too-large`.
  */
 export async function compareEntryStreams(ctx: DiffContext, path: string[], a: EntryStream, b: EntryStream, content: ContentComparer): Promise<void> {
   let index = 0;
@@ -29,13 +30,14 @@ export async function compareEntryStreams(ctx: DiffContext, path: string[], a: E
       index++;
       continue;
     }
-    const spills: string[] = [];
+    const spills: Spills = { files: [], bytes: 0 };
     try {
       const la = await spillRest(ctx, ea, a, 'a', spills);
       const lb = await spillRest(ctx, eb, b, 'b', spills);
       await compareEntryLists(ctx, path, la, lb, { ordered: true, indexBase: index }, content);
     } finally {
-      await Promise.all(spills.map((p) => rm(p, { force: true })));
+      await Promise.all(spills.files.map((p) => rm(p, { force: true })));
+      ctx.releaseSpill(spills.bytes);
     }
     return;
   }
@@ -96,7 +98,14 @@ async function compareEntry(ctx: DiffContext, path: string[], a: ContainerEntry,
   const at = [...path, a.name];
   for (const d of metaDifferences(at, a.meta, b.meta)) ctx.add(d);
   if (a.meta.type !== b.meta.type) return;
-  if (a.content !== undefined && b.content !== undefined) await content(ctx, at, a.content, b.content);
+  if (a.content === undefined || b.content === undefined) return;
+  if (a.content.tooLarge || b.content.tooLarge) {
+    const side = a.content.tooLarge && b.content.tooLarge ? 'both' : a.content.tooLarge ? 'a' : 'b';
+    const size = side === 'b' ? b.content.size : a.content.size;
+    ctx.add({ path: at, kind: 'too-large', detail: { side, budget: 'maxSpillBytes', limit: ctx.options.maxSpillBytes, ...(size !== undefined && { size }) } });
+    return;
+  }
+  await content(ctx, at, a.content, b.content);
 }
 
 function keys(list: ContainerEntry[]): string[] {
@@ -108,13 +117,28 @@ function keys(list: ContainerEntry[]): string[] {
   });
 }
 
-/** Reads `first` and the rest of `stream`, bodies into one spill file (hashed), headers into memory. */
-async function spillRest(ctx: DiffContext, first: ContainerEntry | undefined, stream: EntryStream, side: 'a' | 'b', spills: string[]): Promise<ContainerEntry[]> {
+/** The spill files of one container comparison, and the budget bytes they hold. */
+interface Spills {
+  files: string[];
+  bytes: number;
+}
+
+/**
+ * Reads `first` and the rest of `stream`, bodies into one spill file (hashed), headers into
+ * memory. A body that would take the spill past its budget is not written (its size, from the
+ * header, is known before its first byte): its entry keeps a `tooLarge` source, and the stream
+ * skips its bytes.
+ */
+async function spillRest(ctx: DiffContext, first: ContainerEntry | undefined, stream: EntryStream, side: 'a' | 'b', spills: Spills): Promise<ContainerEntry[]> {
   const entries: ContainerEntry[] = [];
   if (first === undefined) return entries;
   const file = await ctx.tempPath(`spill-${side}`);
-  spills.push(file);
+  spills.files.push(file);
   const handle = await open(file, 'wx');
+  const tooLarge = (e: ContainerEntry): ContainerEntry => ({
+    ...e,
+    content: { ...(e.content?.size !== undefined && { size: e.content.size }), reopenable: false, tooLarge: true, open: () => { throw new Error('a member over the spill budget has no content'); } },
+  });
   try {
     let offset = 0;
     for (let e: ContainerEntry | undefined = first; e !== undefined; e = await stream.next()) {
@@ -122,13 +146,40 @@ async function spillRest(ctx: DiffContext, first: ContainerEntry | undefined, st
         entries.push(e);
         continue;
       }
+      const declared = e.content.size;
+      if (declared !== undefined && !ctx.reserveSpill(declared)) {
+        entries.push(tooLarge(e));
+        continue;
+      }
+      let reserved = declared ?? 0;
+      spills.bytes += reserved;
       const reader = e.content.open();
       const hash = createHash('sha256');
       let size = 0;
+      let fits = true;
       for (let c = await reader.next(); c !== null; c = await reader.next()) {
+        // Sizes are declared by tar and ar; a format that declares none takes budget as it goes.
+        if (size + c.length > reserved) {
+          const more = size + c.length - reserved;
+          if (!ctx.reserveSpill(more)) {
+            fits = false;
+            break;
+          }
+          reserved += more;
+          spills.bytes += more;
+        }
         hash.update(c);
-        await handle.write(c);
+        // At an explicit position: after a truncate the descriptor's own position is stale.
+        await handle.write(c, 0, c.length, offset + size);
         size += c.length;
+      }
+      if (!fits) {
+        // Give the partial body's place back: the next member starts where this one did.
+        await handle.truncate(offset);
+        ctx.releaseSpill(reserved);
+        spills.bytes -= reserved;
+        entries.push(tooLarge(e));
+        continue;
       }
       entries.push({ ...e, content: fileSource(file, size, offset, hash.digest('hex')) });
       offset += size;

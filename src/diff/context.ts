@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { emptySummary, toDifference } from './classify.js';
 import type { DiffOptions, DiffSummary, Difference, RawDifference } from './types.js';
 
+/** Temp space one diff may hold at once when no budget is given: 1 GiB. */
+export const DEFAULT_MAX_SPILL_BYTES = 1024 * 1024 * 1024;
+
 export interface ResolvedDiffOptions {
   maxDifferences: number;
   textCap: number;
   maxTextLines: number;
   maxBinaryRegions: number;
   tempDir: string;
+  maxSpillBytes: number;
 }
 
 export function resolveDiffOptions(options: DiffOptions = {}): ResolvedDiffOptions {
@@ -19,6 +23,7 @@ export function resolveDiffOptions(options: DiffOptions = {}): ResolvedDiffOptio
     maxTextLines: options.maxTextLines ?? 400,
     maxBinaryRegions: options.maxBinaryRegions ?? 8,
     tempDir: options.tempDir ?? tmpdir(),
+    maxSpillBytes: options.maxSpillBytes ?? DEFAULT_MAX_SPILL_BYTES,
   };
 }
 
@@ -33,6 +38,12 @@ export interface DiffContext {
   add(d: RawDifference): void;
   /** A fresh file name in this comparison's temp folder (created on first use). */
   tempPath(name: string): Promise<string>;
+  /**
+   * Takes `bytes` of the spill budget before they are written; false (nothing taken) when
+   * fewer are left. Whoever removes a spill file gives its bytes back with `releaseSpill`.
+   */
+  reserveSpill(bytes: number): boolean;
+  releaseSpill(bytes: number): void;
   /**
    * Two buffers of at least `bytes` (at most textCap + 1), kept for the whole comparison and
    * grown on demand: leaves are read into them (one leaf at a time), not into fresh memory
@@ -51,6 +62,7 @@ export function createDiffContext(options: DiffOptions = {}): DiffContext {
   let dir: Promise<string> | undefined;
   let counter = 0;
   let scratch: [Buffer, Buffer] | undefined;
+  let spilled = 0;
   return {
     options: resolved,
     differences,
@@ -71,6 +83,14 @@ export function createDiffContext(options: DiffOptions = {}): DiffContext {
     async tempPath(name) {
       dir ??= mkdtemp(join(resolved.tempDir, 'kiln-diff-'));
       return join(await dir, `${counter++}-${name}`);
+    },
+    reserveSpill(bytes) {
+      if (spilled + bytes > resolved.maxSpillBytes) return false;
+      spilled += bytes;
+      return true;
+    },
+    releaseSpill(bytes) {
+      spilled = Math.max(0, spilled - bytes);
     },
     scratch(bytes) {
       const want = Math.min(bytes, resolved.textCap + 1);

@@ -33,6 +33,8 @@ export interface Source {
   file?: { path: string; offset: number; size: number };
   /** sha256 hex, when already known (spilled members): equal digests need no reading. */
   digest?: string;
+  /** Not kept: indexing it would have taken more temp space than the diff's budget had left. */
+  tooLarge?: true;
 }
 
 export interface ContainerEntry {

@@ -10,7 +10,9 @@ export { parseGzipHeader } from './gzip.js';
 export type { GzipHeader } from './gzip.js';
 export { formatText, toHtml, toJSON } from './render.js';
 export type { TextRenderOptions, DiffReportJSON } from './render.js';
-export { runDiffCommand } from './command.js';
+export { DEFAULT_MAX_SPILL_BYTES } from './context.js';
+export { diff } from './diff.js';
+export type { DiffFilesOptions } from './diff.js';
 export { DIFF_CLASSES } from './types.js';
 export type {
   BinaryRegion,

@@ -1,3 +1,4 @@
+import { escapeTerminal as safe } from '../util/terminal.js';
 import { DIFF_CLASSES, type DiffClass, type DiffReport, type Difference } from './types.js';
 
 export interface TextRenderOptions {
@@ -195,6 +196,8 @@ export function describe(d: Difference): string {
       return `bytes differ where no structure shows it: a ${d.detail.a}, b ${d.detail.b}`;
     case 'unreadable':
       return `could not read ${d.detail.side === 'both' ? 'a side' : d.detail.side}: ${d.detail.message}`;
+    case 'too-large':
+      return `too large to compare within the budget: ${d.detail.side === 'both' ? 'both sides' : d.detail.side}${d.detail.size !== undefined ? ` (${d.detail.size} bytes)` : ''} would need more temp space than the ${d.detail.limit} bytes of ${d.detail.budget} (raise it with --max-spill)`;
   }
 }
 
@@ -215,14 +218,6 @@ function detailLines(d: Difference): string[] {
 }
 
 const spaced = (hex: string) => (hex === '' ? ' (end)' : ` ${hex.replace(/(..)(?!$)/g, '$1 ')}`);
-
-/** Control and bidi characters escaped: an archive's names must not drive the terminal. */
-function safe(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
-  });
-}
 
 function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -68,7 +68,12 @@ export type DifferenceDetail =
   /** The raw bytes differ, yet no structural difference explains it (sha256 of each side). */
   | { kind: 'bytes'; detail: { a: string; b: string } }
   /** A side could not be read as the format its magic bytes announce. */
-  | { kind: 'unreadable'; detail: { side: 'a' | 'b' | 'both'; message: string } };
+  | { kind: 'unreadable'; detail: { side: 'a' | 'b' | 'both'; message: string } }
+  /**
+   * Comparing would need more temp space than the diff's budget has left (a member to index
+   * out of order, a zip to open from inside another archive): not compared, said so.
+   */
+  | { kind: 'too-large'; detail: { side: 'a' | 'b' | 'both'; budget: 'maxSpillBytes'; limit: number; size?: number } };
 
 export type DifferenceKind = DifferenceDetail['kind'];
 
@@ -103,4 +108,11 @@ export interface DiffOptions {
   maxBinaryRegions?: number;
   /** Where spill files go (default the OS temp folder); removed before `diffPaths` returns. */
   tempDir?: string;
+  /**
+   * Budget of temp space for the whole diff (default DEFAULT_MAX_SPILL_BYTES, 1 GiB): bytes of
+   * spill files on disk at any one time. A member that does not fit is reported as `too-large`
+   * instead of compared. Members in the same order on both sides are compared as they stream
+   * and spill nothing.
+   */
+  maxSpillBytes?: number;
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { sriFromSha256Hex } from '../util/digest.js';
+import { sriFromSha256Hex } from '../util/integrity.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,7 +102,7 @@ export async function fetchDeb(store: Store, spec: DebInputSpec, options: FetchO
       throw inputError(spec, 'KILN_FETCH_APT', `apt-get download ${target} failed: ${detail}`, {
         ...(result.error && { cause: result.error }),
         found: result.stderr.trim(),
-        hint: 'run `apt-get update` first; the version may also have left the archive (pin a snapshot source in apt\'s configuration)',
+        hint: 'run `apt-get update` first; the version may also have left the archive',
       });
     }
     return await storeToolDownload(store, spec, dir, '.deb', options, (n) =>

@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { DebsrcInputSpec } from '../recipe/types.js';
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
-import { HASH_CHUNK_BYTES, type Digest, sriFromSha256Hex } from '../util/digest.js';
-import { inputError } from './errors.js';
+import { HASH_CHUNK_BYTES, type Digest } from '../util/digest.js';
+import { hexDigestsOfSri, sriFromSha256Hex } from '../util/integrity.js';
+import { inputError, type FetchError } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { runTool, tail } from './run.js';
 import type { FetchOptions } from './types.js';
@@ -220,12 +221,36 @@ async function hashFile(path: string): Promise<{ sha256: string; size: number }>
   return { sha256: hash.digest('hex'), size };
 }
 
-/** Downloads (http, https) or copies (file) one URL to `dest`. */
-async function download(spec: Target, url: string, dest: string, signal?: AbortSignal): Promise<void> {
+/** A .dsc is a few KiB of text (the Linux kernel's is under 10 KiB): the budget for reading one. */
+export const MAX_DSC_BYTES = 1024 * 1024;
+const DSC_BUDGET = 'maxDscBytes';
+
+/** How many bytes a download may bring, and the error past them (`found` undefined for a local file). */
+interface SizeLimit {
+  max: number;
+  tooLarge: (found: string | undefined) => FetchError;
+}
+
+/**
+ * Downloads (http, https) or copies (file) one URL to `dest`, refusing to read past
+ * `limit.max` bytes: a local file is sized (and must be a regular file) before it is opened, a
+ * download is counted as it streams. A `file:` URL takes no query or fragment: they would name
+ * nothing in a file path and hid `/dev/zero` behind `#x.dsc`.
+ */
+async function download(spec: Target, url: string, dest: string, limit: SizeLimit, signal?: AbortSignal): Promise<void> {
   const parsed = new URL(url);
   let source: Readable;
   if (parsed.protocol === 'file:') {
-    source = createReadStream(fileURLToPath(parsed), { highWaterMark: HASH_CHUNK_BYTES });
+    if (/[?#]/.test(url)) throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_UNSUPPORTED', `a file URL takes no query or fragment: ${url}`);
+    const path = fileURLToPath(parsed);
+    const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_NOT_FOUND', `${url} does not exist`, { cause: err });
+      throw err;
+    });
+    if (!info.isFile()) throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_UNSUPPORTED', `${url} is not a regular file`);
+    // A local file's size is not echoed: only that it is too large.
+    if (info.size > limit.max) throw limit.tooLarge(undefined);
+    source = createReadStream(path, { highWaterMark: HASH_CHUNK_BYTES });
   } else if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
     const response = await fetch(parsed, { signal, headers: { 'accept-encoding': 'identity', 'user-agent': 'kiln' } }).catch((err: unknown) => {
       throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_NETWORK', `fetching ${url} failed: ${(err as Error).message}`, { cause: err });
@@ -233,14 +258,57 @@ async function download(spec: Target, url: string, dest: string, signal?: AbortS
     if (response.status !== 200 || !response.body) {
       throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_HTTP', `${url} answered HTTP ${response.status}`, { expected: '200', found: String(response.status) });
     }
+    const length = Number(response.headers.get('content-length') ?? NaN);
+    if (Number.isSafeInteger(length) && length > limit.max) {
+      await response.body.cancel().catch(() => undefined);
+      throw limit.tooLarge(`${length} bytes`);
+    }
     source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
   } else {
     throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_UNSUPPORTED', `only http, https and file URLs are fetched, not ${parsed.protocol}`);
   }
-  await pipeline(source, createWriteStream(dest, { flags: 'wx' }), { signal }).catch((err: NodeJS.ErrnoException) => {
+  let bytes = 0;
+  let over: FetchError | undefined;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (bytes > limit.max) {
+        over = limit.tooLarge(parsed.protocol === 'file:' ? undefined : `more than ${limit.max} bytes`);
+        return done(over);
+      }
+      done(null, chunk);
+    },
+  });
+  await pipeline(source, counted, createWriteStream(dest, { flags: 'wx' }), { signal }).catch((err: NodeJS.ErrnoException) => {
+    if (over) throw over;
     if (err.code === 'ENOENT') throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_NOT_FOUND', `${url} does not exist`, { cause: err });
     throw err;
   });
+}
+
+/** The limit of a .dsc download: the maxDscBytes budget. */
+function dscLimit(spec: Target, url: string): SizeLimit {
+  return {
+    max: MAX_DSC_BYTES,
+    tooLarge: (found) =>
+      inputError(spec as DebsrcInputSpec, 'KILN_FETCH_TOO_LARGE', `${url} is larger than a .dsc may be (${MAX_DSC_BYTES} bytes, budget ${DSC_BUDGET})`, {
+        budget: { name: DSC_BUDGET, limit: MAX_DSC_BYTES },
+        ...(found !== undefined && { found }),
+      }),
+  };
+}
+
+/** The limit of a listed file: the size its Checksums-Sha256 line gives; more is an integrity failure. */
+function listedLimit(spec: DebsrcInputSpec, file: DscFile): SizeLimit {
+  return {
+    max: file.size,
+    tooLarge: (found) =>
+      inputError(spec, 'KILN_FETCH_INTEGRITY', `integrity check failed: ${file.name} is larger than the .dsc's Checksums-Sha256 says`, {
+        expected: `${file.size} bytes`,
+        ...(found !== undefined && { found }),
+        hint: 'the file was tampered with or corrupted on the way',
+      }),
+  };
 }
 
 /** `deb-src` lines matching the machine's `deb` sources: what the error tells the user to add. */
@@ -286,7 +354,7 @@ export async function resolveDebsrc(spec: Target, options: { signal?: AbortSigna
     let sha256: string;
     if (url !== undefined) {
       const file = join(dir, 'source.dsc');
-      await download(spec, url, file, options.signal);
+      await download(spec, url, file, dscLimit(spec, url), options.signal);
       sha256 = (await hashFile(file)).sha256;
     } else {
       const result = await runTool('apt-get', ['source', '--print-uris', '-q', target], { cwd: dir, signal: options.signal, env: { LC_ALL: 'C' } });
@@ -295,7 +363,7 @@ export async function resolveDebsrc(spec: Target, options: { signal?: AbortSigna
       if (!line) throw inputError(spec as DebsrcInputSpec, 'KILN_FETCH_APT', `apt-get source --print-uris ${target} named no .dsc with a SHA256`, { found: tail(result.stdout) });
       url = line[1]!;
       sha256 = line[4]!;
-      await download(spec, url, join(dir, 'source.dsc'), options.signal);
+      await download(spec, url, join(dir, 'source.dsc'), dscLimit(spec, url), options.signal);
     }
     const integrity = sriFromSha256Hex(sha256);
     const dsc = readDsc(spec, await readFile(join(dir, 'source.dsc'), 'utf8'));
@@ -317,13 +385,19 @@ function readDsc(spec: Target, text: string): Dsc {
   return dsc;
 }
 
-/** The SRI's sha256 (kiln pins a .dsc with one), as hex; undefined if the SRI has none. */
+/** The SRI's sha256 (kiln pins a .dsc with one), as hex; empty if the SRI has none. */
 function sriSha256(integrity: string): string[] {
-  return integrity
-    .trim()
-    .split(/\s+/)
-    .flatMap((t) => (/^sha256-([A-Za-z0-9+/]{43}=)/.exec(t) ? [Buffer.from(t.slice(7, 51), 'base64').toString('hex')] : []));
+  const hex = hexDigestsOfSri(integrity).sha256;
+  return hex === undefined ? [] : [hex];
 }
+
+/**
+ * Where a source package comes from instead of its upstream: the .dsc at a URL with its files
+ * beside it, or blobs by sha256 (`save` writes one to a new local file, or throws a FetchError).
+ */
+export type DebsrcOrigin =
+  | { kind: 'url'; dsc: string }
+  | { kind: 'blobs'; save: (sha256: string, size: number | undefined, dest: string) => Promise<void> };
 
 /**
  * Fetches a pinned source package: the .dsc and every file it lists into a temp folder
@@ -332,21 +406,28 @@ function sriSha256(integrity: string): string[] {
  * each file against the .dsc's Checksums-Sha256 and size. Only then is everything stored
  * (verified once more while written) and unpacked: a tampered file leaves nothing behind.
  * The fetched digest is the .dsc's; the mount is the unpacked tree (see composeSourceTree).
+ * `origin` (chosen by src/fetch/fetch.ts) replaces the upstream: a .dsc URL with its files
+ * beside it (Debian's snapshot archive), or a content-addressed store of blobs (a mirror).
  */
-export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: FetchOptions): Promise<Fetched & { tree: Digest }> {
+export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: FetchOptions, origin?: DebsrcOrigin): Promise<Fetched & { tree: Digest }> {
   const target = assertTarget(spec);
   const pinned = sriSha256(spec.integrity);
   if (pinned.length === 0) throw inputError(spec, 'KILN_FETCH_BAD_INTEGRITY', 'a debsrc input is pinned by the sha256 of its .dsc: the integrity must include sha256-…');
   const dir = await mkdtemp(join(tmpdir(), 'kiln-debsrc-'));
   try {
     let dscFile: string;
-    let fetchFile: (name: string) => Promise<void>;
-    if (spec.dsc !== undefined) {
+    let fetchFile: (file: DscFile) => Promise<void>;
+    const dscUrl = origin?.kind === 'url' ? origin.dsc : spec.dsc;
+    if (origin?.kind === 'blobs') {
+      dscFile = join(dir, '.source.dsc');
+      await origin.save(pinned[0]!, undefined, dscFile);
+      fetchFile = (file) => origin.save(file.sha256, file.size, join(dir, file.name));
+    } else if (dscUrl !== undefined) {
       // A leading dot: no name a .dsc may list (FILE_NAME) can collide with it.
       dscFile = join(dir, '.source.dsc');
-      await download(spec, spec.dsc, dscFile, options.signal);
-      const base = spec.dsc;
-      fetchFile = (name) => download(spec, new URL(name, base).href, join(dir, name), options.signal);
+      await download(spec, dscUrl, dscFile, dscLimit(spec, dscUrl), options.signal);
+      const base = dscUrl;
+      fetchFile = (file) => download(spec, new URL(file.name, base).href, join(dir, file.name), listedLimit(spec, file), options.signal);
     } else {
       const result = await runTool('apt-get', ['source', '--download-only', '-q', target], { cwd: dir, signal: options.signal, env: { LC_ALL: 'C' } });
       if (result.error || result.code !== 0 || /^E: /m.test(result.stderr)) throw await aptSourceFailed(spec, `apt-get source --download-only ${target}`, result.stderr, result.error);
@@ -355,11 +436,14 @@ export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: 
       dscFile = join(dir, dscs[0]!);
       fetchFile = async () => {};
     }
+    // The digest of what a file: URL named is not echoed: a recipe must not learn the
+    // digest (or confirm a guess of the content) of a file it has no right to read.
+    const local = spec.dsc !== undefined && /^file:/i.test(spec.dsc);
     const dscHash = await hashFile(dscFile);
     if (!pinned.includes(dscHash.sha256)) {
       throw inputError(spec, 'KILN_FETCH_INTEGRITY', 'integrity check failed: the .dsc does not match the pinned SRI', {
         expected: spec.integrity,
-        found: sriFromSha256Hex(dscHash.sha256),
+        ...(!local && { found: sriFromSha256Hex(dscHash.sha256) }),
         hint: 'the source package changed or was tampered with; if the change is intended, run `kiln lock --update`',
       });
     }
@@ -367,12 +451,12 @@ export async function fetchDebsrc(store: Store, spec: DebsrcInputSpec, options: 
     const plan = planSourceUnpack(dsc);
     if (typeof plan === 'string') throw inputError(spec, 'KILN_FETCH_DSC', plan);
     for (const file of dsc.files) {
-      if (dscFile !== join(dir, file.name)) await fetchFile(file.name);
+      if (dscFile !== join(dir, file.name)) await fetchFile(file);
       const found = await hashFile(join(dir, file.name));
       if (found.sha256 !== file.sha256 || found.size !== file.size) {
         throw inputError(spec, 'KILN_FETCH_INTEGRITY', `integrity check failed: ${file.name} does not match the .dsc's Checksums-Sha256`, {
           expected: `${file.sha256} ${file.size}`,
-          found: `${found.sha256} ${found.size}`,
+          ...(!local && { found: `${found.sha256} ${found.size}` }),
           hint: 'the file was tampered with or corrupted on the way',
         });
       }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { REF } from '../store/refs.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import type { Digest } from '../util/digest.js';
@@ -40,6 +41,12 @@ export async function digestPath(store: Store, path: string): Promise<PathDigest
   } else {
     throw new FetchError('KILN_FETCH_UNSUPPORTED', abs, `${path} is neither a file nor a folder`);
   }
-  await store.setRef('integrity', result.integrity, result.digest);
+  await store.setRef(REF.integrity, result.integrity, result.digest);
   return result;
+}
+
+/** `kiln digest` as one call: digestPath into the given store, default the user's. */
+export async function digest(path: string, options: { store?: Store } = {}): Promise<PathDigest> {
+  const store = options.store ?? (await (await import('../store/index.js')).createStore());
+  return digestPath(store, path);
 }

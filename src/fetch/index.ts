@@ -1,4 +1,5 @@
-export { fetchInput, fetchInputs, inputUri, FETCH_CONCURRENCY } from './fetch.js';
+export { fetchFromSources, fetchInput, fetchInputs, inputUri, FETCH_CONCURRENCY } from './fetch.js';
+export type { Fetched } from './fetched.js';
 export { FetchError } from './errors.js';
 export type { FetchErrorCode } from './errors.js';
 export { debPurl, parsePrintUris, resolveDeb } from './deb.js';
@@ -7,7 +8,7 @@ export { fetchUrl, DEFAULT_URL_TIMEOUT_MS, MAX_REDIRECTS } from './url.js';
 export type { UrlFetchSettings } from './url.js';
 export { resolveInputPath } from './path.js';
 export type { FetchedInput, FetchOptions, InputMount } from './types.js';
-export { digestPath } from './digest-path.js';
+export { digest, digestPath } from './digest-path.js';
 export type { PathDigest } from './digest-path.js';
 export { compareSemver, npmPurl, parseNpmView, resolveNpm } from './npm.js';
 export type { NpmResolution } from './npm.js';
@@ -15,3 +16,9 @@ export { gitPurl, gitUri, ingestGitCommit, parseLsRemote, resolveGitRef, treeInt
 export type { GitTree } from './git.js';
 export { composeSourceTree, debsrcPurl, dscRole, parseDsc, planSourceUnpack, resolveDebsrc, sourceDirName } from './debsrc.js';
 export type { DebsrcResolution, Dsc, DscFile, DscRole, UnpackPlan } from './debsrc.js';
+export { DEBIAN_SNAPSHOT_ENV, formatAttempts, MIRRORS_ENV, mirrorLocations, NO_SOURCES, parseLocation, resolveSources, snapshotLocations, snapshotRefFromUri, snapshotRefProblem, resolvedTime, unavailableHint } from './sources.js';
+export type { Location, SourceAttempt, SourceOptions, Sources } from './sources.js';
+export { pinSha256 } from './integrity.js';
+export { putFromLocation, putFromMirror } from './blob-source.js';
+export type { BlobExpectation, BlobOutcome } from './blob-source.js';
+export type { FetchErrorOptions } from './errors.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseIntegrity, StoreError, type HashAlgorithm } from '../store/index.js';
 import type { InputSpec } from '../recipe/types.js';
+import { hexDigestsOfSri } from '../util/integrity.js';
 import { inputError } from './errors.js';
 
 /** Refuses an unusable SRI before any network or disk work. */
@@ -35,4 +36,14 @@ export function checkSRI(spec: InputSpec, bytes: Uint8Array): void {
       hint: 'if the change is intended, run `kiln lock` to pin the new content',
     });
   }
+}
+
+/**
+ * The hex sha256 a content-addressed mirror keeps the pinned bytes under: the SRI's sha256,
+ * else the one kiln.lock recorded beside a sha512-only pin (npm). Undefined when neither.
+ */
+export function pinSha256(spec: Pick<InputSpec, 'integrity' | 'sha256'>): string | undefined {
+  const hex = hexDigestsOfSri(spec.integrity).sha256;
+  if (hex !== undefined && /^[0-9a-f]{64}$/.test(hex)) return hex;
+  return spec.sha256 !== undefined && /^[0-9a-f]{64}$/.test(spec.sha256) ? spec.sha256 : undefined;
 }

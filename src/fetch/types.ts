@@ -1,5 +1,6 @@
 import type { Digest } from '../util/digest.js';
 import type { InputSpec } from '../recipe/types.js';
+import type { Sources } from './sources.js';
 
 /** What a step sees at /kiln/inputs/<name>: the file itself, or a folder. */
 export type InputMount =
@@ -24,6 +25,14 @@ export interface FetchedInput {
 export interface FetchOptions {
   /** The recipe's folder: relative `path` inputs resolve against it. */
   recipeDir: string;
+  /**
+   * Whether `file:` URLs may be read (a debsrc `dsc`, a git `file://` repository); default
+   * true. A rebuild sets false: a provenance from someone else must not read the rebuilder's
+   * files, which enter only as `path` inputs supplied with `--input`.
+   */
+  allowFileUrls?: boolean;
   signal?: AbortSignal;
   onProgress?: (input: string, bytes: number, total?: number) => void;
+  /** Mirrors and the Debian snapshot service, tried around the upstream (resolveSources). Default: none. */
+  sources?: Sources;
 }

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { sriFromSha256Hex } from '../util/digest.js';
+import { sriFromSha256Hex } from '../util/integrity.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runTool, tail } from '../fetch/run.js';
+import { resolvedTime, snapshotRefFromUri } from '../fetch/index.js';
 import type { DebianPackagePin } from '../recipe/types.js';
 import { ImageError } from './errors.js';
 
@@ -79,6 +80,8 @@ export async function requiredPackages(lines: AsyncIterable<string> | Iterable<s
 
 export interface ResolveDebianOptions {
   signal?: AbortSignal;
+  /** The resolution time recorded with each pin's snapshot coordinates (ISO 8601 UTC); default now. */
+  resolved?: string;
 }
 
 /**
@@ -121,7 +124,12 @@ export async function resolveDebianPackages(packages: string[], arch: string, op
       });
     }
     const uris = parseInstallPrintUris(result.stdout);
-    const pins = uris.map((u): DebianPackagePin => ({ package: u.package, version: u.version, arch: u.arch, integrity: u.integrity, size: u.size, required: required.has(u.package) }));
+    const resolved = options.resolved ?? resolvedTime(new Date());
+    const pins = uris.map((u): DebianPackagePin => {
+      // The archive's name and pool path, never its host: where a snapshot service keeps the file.
+      const snapshot = snapshotRefFromUri(u.url, resolved);
+      return { package: u.package, version: u.version, arch: u.arch, integrity: u.integrity, size: u.size, required: required.has(u.package), ...(snapshot && { snapshot }) };
+    });
     assertAssemblable(pins);
     return pins;
   } finally {

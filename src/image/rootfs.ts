@@ -1,5 +1,6 @@
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import { canonicalJSON } from '../util/canonical-json.js';
+import { REF } from '../store/refs.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { debRelations, dependencyClosure, type DebRelations } from './control.js';
@@ -23,10 +24,6 @@ export const PACKAGES_REST = 'rest';
 export const PACKAGES_USR_LINKS = 'usr-links';
 export const PACKAGES_DIRS = 'dirs';
 
-/** Ref namespaces: a .deb blob → the tree of its data.tar; → its control file; → the shape of its data. */
-const REF_DEB_DATA = 'deb-data';
-const REF_DEB_CONTROL = 'deb-control';
-const REF_DEB_SHAPE = 'deb-shape';
 const SHAPE_FORMAT = 'deb-shape/v1';
 /** .debs unpacked at once: xz runs in a child process while this process hashes another package's files. */
 const UNPACK_CONCURRENCY = 3;
@@ -124,12 +121,12 @@ async function dpkgSkeleton(store: Store): Promise<TreeEntry[]> {
 
 /** The data tree of one .deb, unpacked once per blob (ref `deb-data`). */
 async function debDataTree(store: Store, deb: FetchedDeb, label: string): Promise<TreeManifest> {
-  const known = await store.getRef(REF_DEB_DATA, deb.digest);
-  if (known) return store.readTree(known);
+  const known = await store.getRef(REF.debData, deb.digest);
+  if (known && (await store.has(known))) return store.readTree(known);
   const { unpackArchive } = await import('../archive/index.js');
   // Absolute links are data in a root filesystem: they resolve inside the container.
   const tree = await unpackArchive(store, deb.digest, { label: `${label}: ${deb.pin.package}`, format: 'deb', links: 'any' });
-  await store.setRef(REF_DEB_DATA, deb.digest, tree.digest);
+  await store.setRef(REF.debData, deb.digest, tree.digest);
   return tree.manifest;
 }
 
@@ -137,12 +134,12 @@ async function debDataTree(store: Store, deb: FetchedDeb, label: string): Promis
 async function debShape(store: Store, deb: FetchedDeb, label: string): Promise<TreeManifest> {
   const { readDebShape, SHAPE_DIGEST } = await import('../archive/index.js');
   // A package unpacked for another image's base already has its tree: the same paths.
-  const tree = await store.getRef(REF_DEB_DATA, deb.digest);
-  if (tree) return store.readTree(tree);
-  const known = await store.getRef(REF_DEB_SHAPE, deb.digest);
-  if (known) return shapeFromJSON((await store.readBlob(known)).toString('utf8'), SHAPE_DIGEST);
+  const tree = await store.getRef(REF.debData, deb.digest);
+  if (tree && (await store.has(tree))) return store.readTree(tree);
+  const known = await store.getRef(REF.debShape, deb.digest);
+  if (known && (await store.has(known))) return shapeFromJSON((await store.readBlob(known)).toString('utf8'), SHAPE_DIGEST);
   const shape = await readDebShape(store, deb.digest, { label: `${label}: ${deb.pin.package}` });
-  await store.setRef(REF_DEB_SHAPE, deb.digest, (await store.putBytes(shapeToJSON(shape))).digest);
+  await store.setRef(REF.debShape, deb.digest, (await store.putBytes(shapeToJSON(shape))).digest);
   return shape;
 }
 
@@ -164,11 +161,11 @@ function shapeFromJSON(text: string, fileDigest: Digest): TreeManifest {
 
 /** The control file of one .deb, read once per blob (ref `deb-control`). */
 async function debControl(store: Store, deb: FetchedDeb, label: string): Promise<string> {
-  const known = await store.getRef(REF_DEB_CONTROL, deb.digest);
-  if (known) return (await store.readBlob(known)).toString('utf8');
+  const known = await store.getRef(REF.debControl, deb.digest);
+  if (known && (await store.has(known))) return (await store.readBlob(known)).toString('utf8');
   const { readDebControl } = await import('../archive/index.js');
   const text = await readDebControl(store, deb.digest, { label: `${label}: ${deb.pin.package}` });
-  await store.setRef(REF_DEB_CONTROL, deb.digest, (await store.putBytes(text)).digest);
+  await store.setRef(REF.debControl, deb.digest, (await store.putBytes(text)).digest);
   return text;
 }
 

@@ -45,6 +45,11 @@ export function applyLock(recipe: Recipe, lock: { file: string; text: string; lo
       pinned = { ...spec, integrity: spec.integrity === '' ? entry.integrity : spec.integrity };
       if (pinned.kind === 'npm' && entry.version !== undefined) pinned = { ...pinned, version: entry.version, ...(entry.url !== undefined && { tarball: entry.url }) };
       if (pinned.kind === 'git' && pinned.commit === '' && entry.commit !== undefined) pinned = { ...pinned, commit: entry.commit };
+      // Where else the same bytes may be found: they apply only to the integrity they were recorded with.
+      if (pinned.integrity === entry.integrity) {
+        if (entry.sha256 !== undefined) pinned = { ...pinned, sha256: entry.sha256 };
+        if ((pinned.kind === 'deb' || pinned.kind === 'debsrc') && entry.snapshot !== undefined) pinned = { ...pinned, snapshot: { ...entry.snapshot } };
+      }
     }
     const reason = unpinnedReason(pinned);
     if (reason !== undefined) {
@@ -67,7 +72,7 @@ export function applyLock(recipe: Recipe, lock: { file: string; text: string; lo
         hint: 'run `kiln lock` to resolve the packages into kiln.lock beside the recipe; kiln builds only from pinned inputs',
       });
     }
-    images[spec.name] = { ...spec, pins: pins.map((p) => ({ ...p })) };
+    images[spec.name] = { ...spec, pins: pins.map((p) => ({ ...p, ...(p.snapshot && { snapshot: { ...p.snapshot } }) })) };
   }
   const out: Recipe = { ...recipe, inputs, images };
   if (lock) out.lock = { file: lock.file, text: lock.text, digest: sha256Digest(lock.text) };

@@ -6,8 +6,9 @@ import { KilnError, type KilnErrorOptions } from '../util/errors.js';
  * - KILN_LOCK_INVALID: kiln.lock is not a lock this kiln reads (bad JSON, unknown format).
  * - KILN_LOCK_UNKNOWN_INPUT: `kiln lock --update <name>` names no input of the recipe.
  * - KILN_LOCK_IO: reading or writing kiln.lock failed.
+ * - KILN_LOCK_TOO_LARGE: kiln.lock is larger than its size budget (maxLockBytes, docs/security.md).
  */
-export type LockErrorCode = 'KILN_LOCK_MISSING' | 'KILN_LOCK_STALE' | 'KILN_LOCK_INVALID' | 'KILN_LOCK_UNKNOWN_INPUT' | 'KILN_LOCK_IO';
+export type LockErrorCode = 'KILN_LOCK_MISSING' | 'KILN_LOCK_STALE' | 'KILN_LOCK_INVALID' | 'KILN_LOCK_UNKNOWN_INPUT' | 'KILN_LOCK_IO' | 'KILN_LOCK_TOO_LARGE';
 
 /** Everything wrong with kiln.lock; bad input: exit 2. */
 export class LockError extends KilnError {

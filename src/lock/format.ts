@@ -1,6 +1,8 @@
 import type { ImageSpec, InputSpec, Recipe } from '../recipe/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { isDigest, sha256Digest, type Digest } from '../util/digest.js';
+import { snapshotRefProblem } from '../fetch/index.js';
+import { BUDGET_NAMES, isOverBytes, MAX_LOCK_BYTES } from '../util/limits.js';
 import { LockError } from './errors.js';
 import { LOCK_FORMAT, type InputSource, type Lock, type LockedInput } from './types.js';
 
@@ -56,6 +58,17 @@ function sortKeys(value: unknown): unknown {
 }
 
 const KINDS = new Set(['path', 'url', 'deb', 'npm', 'git', 'debsrc']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Snapshot coordinates reach URLs and paths: they must be well-formed. Undefined when absent or fine. */
+function snapshotProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
+  const v = value as Record<string, unknown>;
+  if (Object.keys(v).some((k) => !['archive', 'path', 'resolved'].includes(k))) return 'only archive, path and resolved';
+  if (typeof v.archive !== 'string' || typeof v.path !== 'string' || typeof v.resolved !== 'string') return 'archive, path and resolved must be strings';
+  return snapshotRefProblem({ archive: v.archive, path: v.path, resolved: v.resolved });
+}
 
 /**
  * Parses kiln.lock; pure (`file` names it in errors). Checks the shape that kiln relies on
@@ -68,6 +81,8 @@ export function parseLock(text: string, file: string): Lock {
       ...(cause !== undefined && { cause }),
       hint: 'run `kiln lock --update` to write it afresh',
     });
+  // Before JSON.parse: a lock embedded in someone's provenance is as untrusted as a file.
+  if (isOverBytes(text, MAX_LOCK_BYTES)) throw lockTooLarge(file);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -88,6 +103,9 @@ export function parseLock(text: string, file: string): Lock {
       if (entry[key] !== undefined && typeof entry[key] !== 'string') throw bad(`input "${name}": ${key} is not a string`);
     }
     if (entry.files !== undefined && !Array.isArray(entry.files)) throw bad(`input "${name}": files is not a list`);
+    if (entry.sha256 !== undefined && (typeof entry.sha256 !== 'string' || !SHA256_HEX.test(entry.sha256))) throw bad(`input "${name}": sha256 is not 64 hex digits`);
+    const snapshot = snapshotProblem(entry.snapshot);
+    if (snapshot) throw bad(`input "${name}": snapshot: ${snapshot}`);
   }
   for (const [name, entry] of Object.entries(data.images)) {
     const debian = isObj(entry) && isObj(entry.debian) ? entry.debian : undefined;
@@ -101,10 +119,20 @@ export function parseLock(text: string, file: string): Lock {
       for (const pin of pins as unknown[]) {
         const ok = isObj(pin) && ['package', 'version', 'arch', 'integrity'].every((k) => typeof pin[k] === 'string' && pin[k] !== '') && typeof pin.size === 'number' && typeof pin.required === 'boolean';
         if (!ok) throw bad(`debian "${name}": a package needs package, version, arch, integrity, size and required`);
+        const snapshot = snapshotProblem(pin.snapshot);
+        if (snapshot) throw bad(`debian "${name}": ${String(pin.package)}: snapshot: ${snapshot}`);
       }
     }
   }
   return data as unknown as Lock;
+}
+
+/** The refusal of a lock over its size budget. */
+export function lockTooLarge(file: string): LockError {
+  return new LockError('KILN_LOCK_TOO_LARGE', `${file} is larger than ${MAX_LOCK_BYTES} bytes (budget ${BUDGET_NAMES.lock})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.lock, limit: MAX_LOCK_BYTES },
+  });
 }
 
 /** One line per difference between the recipe's sources and the lock's: what `--locked` reports. */

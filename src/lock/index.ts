@@ -9,4 +9,3 @@ export { loadBuildRecipe, lockFileFor, readLock } from './load.js';
 export type { LoadBuildRecipeOptions } from './load.js';
 export { lockRecipe } from './resolve.js';
 export type { LockRecipeOptions, LockResult } from './resolve.js';
-export { LOCK_USAGE, runLockCommand } from './command.js';

@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { MAX_LOCK_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { readRecipeText } from '../recipe/load.js';
 import type { Recipe } from '../recipe/types.js';
 import { applyLock } from './apply.js';
 import { LockError } from './errors.js';
-import { parseLock } from './format.js';
+import { lockTooLarge, parseLock } from './format.js';
 import { LOCK_FILE_NAME, type Lock } from './types.js';
 
 /** The lock that belongs to a recipe file: kiln.lock in the same folder. */
@@ -15,13 +16,15 @@ export function lockFileFor(recipeFile: string): string {
 
 /** Reads and parses a lock; undefined when the file does not exist. */
 export async function readLock(file: string): Promise<{ file: string; text: string; lock: Lock } | undefined> {
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFileBounded(file, MAX_LOCK_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LockError('KILN_LOCK_IO', `cannot read ${file}: ${(err as Error).message}`, { where: { file }, cause: err });
   }
+  if (bytes === undefined) throw lockTooLarge(file);
+  const text = bytes.toString('utf8');
   return { file, text, lock: parseLock(text, file) };
 }
 

@@ -1,15 +1,16 @@
 import { resolve as resolvePath, isAbsolute } from 'node:path';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
-import { digestPath, ingestGitCommit, resolveDeb, resolveDebsrc, resolveGitRef, resolveNpm, treeIntegrity } from '../fetch/index.js';
+import { digestPath, fetchInput, ingestGitCommit, pinSha256, resolveDeb, resolveDebsrc, resolvedTime, resolveGitRef, resolveNpm, snapshotRefFromUri, treeIntegrity } from '../fetch/index.js';
 import { fetchUrl } from '../fetch/url.js';
 import { parseRecipe } from '../recipe/parse.js';
 import { readRecipeText } from '../recipe/load.js';
 import { unpinnedReason } from '../recipe/check.js';
-import type { DebianImageSpec, DebianPackagePin, InputSpec, Recipe } from '../recipe/types.js';
-import { createStore } from '../store/index.js';
+import type { DebianImageSpec, DebianPackagePin, DebianSnapshotRef, InputSpec, Recipe } from '../recipe/types.js';
+import { createStore, REF } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
-import { digestHex, sriFromSha256Hex } from '../util/digest.js';
+import { digestHex } from '../util/digest.js';
+import { sriFromDigest } from '../util/integrity.js';
 import { LockError } from './errors.js';
 import { imageSource, inputSource, lockToText, specsDigest } from './format.js';
 import { lockFileFor, readLock } from './load.js';
@@ -23,6 +24,8 @@ export interface LockRecipeOptions {
   signal?: AbortSignal;
   /** Called as each input is resolved (`reused`: the lock's entry still matched). */
   onInput?: (name: string, reused: boolean) => void;
+  /** The resolution time recorded for Debian snapshot coordinates; default now. */
+  now?: Date;
 }
 
 export interface LockResult {
@@ -61,12 +64,13 @@ export async function lockRecipe(recipeFile: string, options: LockRecipeOptions 
   }
   let store = options.store;
   const getStore = async () => (store ??= await createStore());
+  const resolved = resolvedTime(options.now ?? new Date());
 
   const inputs: Record<string, LockedInput> = {};
   for (const spec of Object.values(recipe.inputs)) {
     const old = previous && Object.hasOwn(previous.lock.inputs, spec.name) ? previous.lock.inputs[spec.name] : undefined;
     const reuse = old !== undefined && !update.has(spec.name) && old.kind === spec.kind && canonicalJSON(old.source) === canonicalJSON(inputSource(spec));
-    inputs[spec.name] = reuse ? old : await resolveInput(spec, recipe, getStore, options.signal);
+    inputs[spec.name] = reuse ? old : keepResolvedTime(old, await resolveInput(spec, { recipe, getStore, resolved, ...(options.signal && { signal: options.signal }) }));
     options.onInput?.(spec.name, reuse);
   }
   // A debian image's closure is apt's answer on this host now: kept while the image is unchanged.
@@ -75,7 +79,7 @@ export async function lockRecipe(recipeFile: string, options: LockRecipeOptions 
     const old = previous?.lock.debian && Object.hasOwn(previous.lock.debian, spec.name) ? previous.lock.debian[spec.name] : undefined;
     const before = previous && Object.hasOwn(previous.lock.images, spec.name) ? previous.lock.images[spec.name] : undefined;
     const reuse = old !== undefined && !update.has(spec.name) && canonicalJSON(before ?? null) === canonicalJSON(imageSource(spec));
-    debian[spec.name] = reuse ? old : await (await import('../image/apt.js')).resolveDebianPackages(spec.packages, spec.arch, { ...(options.signal && { signal: options.signal }) });
+    debian[spec.name] = reuse ? old : keepResolvedTimes(old, await (await import('../image/apt.js')).resolveDebianPackages(spec.packages, spec.arch, { resolved, ...(options.signal && { signal: options.signal }) }));
     options.onInput?.(spec.name, reuse);
   }
   const lock: Lock = {
@@ -114,11 +118,60 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 }
 
 function sriOfDigest(digest: `sha256:${string}`): string {
-  return sriFromSha256Hex(digestHex(digest));
+  return sriFromDigest(digest);
 }
 
-/** One input resolved. A pin written in the recipe is recorded as it is: the lock never second-guesses it. */
-async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Promise<Store>, signal?: AbortSignal): Promise<LockedInput> {
+/**
+ * The same file pinned again keeps the time it was first resolved at: the lock does not churn,
+ * and the earlier time was also one when the archive held it.
+ */
+function sameFile(a: DebianSnapshotRef | undefined, b: DebianSnapshotRef | undefined): boolean {
+  return a !== undefined && b !== undefined && a.archive === b.archive && a.path === b.path;
+}
+
+function keepResolvedTime(old: LockedInput | undefined, next: LockedInput): LockedInput {
+  if (old?.integrity !== next.integrity || !sameFile(old.snapshot, next.snapshot)) return next;
+  return { ...next, snapshot: { ...next.snapshot!, resolved: old.snapshot!.resolved } };
+}
+
+function keepResolvedTimes(old: DebianPackagePin[] | undefined, next: DebianPackagePin[]): DebianPackagePin[] {
+  const before = new Map((old ?? []).map((p) => [`${p.package}:${p.arch}=${p.version} ${p.integrity}`, p]));
+  return next.map((p) => {
+    const was = before.get(`${p.package}:${p.arch}=${p.version} ${p.integrity}`);
+    return was && sameFile(was.snapshot, p.snapshot) ? { ...p, snapshot: { ...p.snapshot!, resolved: was.snapshot!.resolved } } : p;
+  });
+}
+
+interface ResolveContext {
+  recipe: Recipe;
+  getStore: () => Promise<Store>;
+  /** The lock's resolution time (ISO), for snapshot coordinates. */
+  resolved: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The sha256 that mirrors know the bytes by, when the pin names none (npm's sha512): the bytes
+ * are fetched once into the store (the next build finds them there) and hashed.
+ */
+async function mirrorKey(spec: InputSpec, ctx: ResolveContext): Promise<{ sha256?: string }> {
+  if (pinSha256({ integrity: spec.integrity }) !== undefined) return {};
+  const fetched = await fetchInput(await ctx.getStore(), spec, { recipeDir: ctx.recipe.dir, ...(ctx.signal && { signal: ctx.signal }) });
+  return { sha256: digestHex(fetched.digest) };
+}
+
+/** Snapshot coordinates of the file apt named, when it lies in a pool. */
+function snapshotOf(url: string, resolved: string): { snapshot?: DebianSnapshotRef } {
+  const snapshot = snapshotRefFromUri(url, resolved);
+  return snapshot ? { snapshot } : {};
+}
+
+/**
+ * One input resolved. A pin written in the recipe is recorded as it is: the lock never
+ * second-guesses it (it only adds where else the same bytes may be found).
+ */
+async function resolveInput(spec: InputSpec, ctx: ResolveContext): Promise<LockedInput> {
+  const { recipe, getStore, signal } = ctx;
   const source = inputSource(spec);
   const written = spec.integrity !== '' && unpinnedReason(spec) === undefined;
   switch (spec.kind) {
@@ -129,25 +182,32 @@ async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Pro
       return { kind: 'path', source, integrity: pinned.integrity };
     }
     case 'url': {
-      if (written) return { kind: 'url', source, integrity: spec.integrity };
+      if (written) return { kind: 'url', source, integrity: spec.integrity, ...(await mirrorKey(spec, ctx)) };
       const store = await getStore();
       // No expected integrity: this download is what decides it.
       const fetched = await fetchUrl(store, { ...spec, integrity: undefined as unknown as string }, { recipeDir: recipe.dir, ...(signal && { signal }) });
       const integrity = sriOfDigest(fetched.digest);
-      await store.setRef('integrity', integrity, fetched.digest);
+      await store.setRef(REF.integrity, integrity, fetched.digest);
       return { kind: 'url', source, integrity, url: spec.url };
     }
     case 'deb': {
-      if (written) return { kind: 'deb', source, integrity: spec.integrity };
+      if (written) {
+        // A written pin gets snapshot coordinates only while apt still serves those very bytes.
+        const apt = await resolveDeb(spec, { ...(signal && { signal }) }).catch(() => undefined);
+        const same = apt !== undefined && pinSha256({ integrity: apt.integrity }) === pinSha256(spec);
+        return { kind: 'deb', source, integrity: spec.integrity, ...(same && snapshotOf(apt.url, ctx.resolved)) };
+      }
       const resolved = await resolveDeb(spec, { ...(signal && { signal }) });
-      // No URL recorded: apt fetches by name and version, and a lock must not name an archive's host.
-      return { kind: 'deb', source, integrity: resolved.integrity };
+      // No URL recorded: apt fetches by name and version, and a lock must not name an archive's
+      // host; the snapshot coordinates are the archive's name and the pool path only.
+      return { kind: 'deb', source, integrity: resolved.integrity, ...snapshotOf(resolved.url, ctx.resolved) };
     }
     case 'npm': {
-      if (written) return { kind: 'npm', source, integrity: spec.integrity, version: spec.version };
+      if (written) return { kind: 'npm', source, integrity: spec.integrity, version: spec.version, ...(await mirrorKey(spec, ctx)) };
       const resolved = await resolveNpm(spec, { cwd: recipe.dir, ...(signal && { signal }) });
+      const integrity = spec.integrity || resolved.integrity;
       // No tarball URL recorded: npm fetches through the user's own registry settings.
-      return { kind: 'npm', source, integrity: spec.integrity || resolved.integrity, version: resolved.version };
+      return { kind: 'npm', source, integrity, version: resolved.version, ...(await mirrorKey({ ...spec, version: resolved.version, integrity }, ctx)) };
     }
     case 'git': {
       const commit = spec.commit !== '' ? spec.commit : await resolveGitRef(spec, { cwd: recipe.dir, ...(signal && { signal }) });
@@ -155,13 +215,14 @@ async function resolveInput(spec: InputSpec, recipe: Recipe, getStore: () => Pro
       const store = await getStore();
       const tree = await ingestGitCommit(store, { ...spec, commit }, { ...(signal && { signal }) });
       const integrity = treeIntegrity(tree.manifestBytes);
-      await store.setRef('integrity', integrity, tree.digest);
+      await store.setRef(REF.integrity, integrity, tree.digest);
       return { kind: 'git', source, integrity, commit };
     }
     case 'debsrc': {
       if (written) return { kind: 'debsrc', source, integrity: spec.integrity, ...(spec.dsc !== undefined && { url: spec.dsc }) };
       const resolved = await resolveDebsrc(spec, { ...(signal && { signal }) });
-      return { kind: 'debsrc', source, integrity: resolved.integrity, files: resolved.files };
+      // Through apt, the .dsc lies in a pool: the snapshot archive keeps it with its files beside it.
+      return { kind: 'debsrc', source, integrity: resolved.integrity, files: resolved.files, ...(spec.dsc === undefined && snapshotOf(resolved.dsc, ctx.resolved)) };
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { DebianPackagePin } from '../recipe/types.js';
+import type { DebianPackagePin, DebianSnapshotRef } from '../recipe/types.js';
 import type { Digest } from '../util/digest.js';
 
 /** The lock file's format tag. */
@@ -27,6 +27,13 @@ export interface LockedInput {
   commit?: string;
   /** debsrc: the files the .dsc pins. */
   files?: { name: string; sha256: string; size: number }[];
+  /**
+   * Hex sha256 of the pinned bytes when `integrity` names none (npm pins sha512): the key
+   * content-addressed mirrors are looked up by. `kiln lock` hashes the bytes to record it.
+   */
+  sha256?: string;
+  /** deb, debsrc (through apt): where Debian's snapshot archive has the .deb or the .dsc. */
+  snapshot?: DebianSnapshotRef;
 }
 
 export interface Lock {

@@ -1,28 +1,11 @@
 import type { InputMount } from '../fetch/types.js';
-import type { EngineAction, ImageRef, LoadedSandboxProfile, Mount } from '../sandbox/types.js';
+import type { ImageRef, Mount } from '../sandbox/types.js';
+import { actionLimits, parseUser, PLATFORM, scratchMounts, type ActionContext, type PlannedAction } from './layout.js';
 import type { Digest } from '../util/digest.js';
 import { ACTION_KEY_FORMAT, computeActionKey, type ActionKeyMaterial } from './action-key.js';
 import { KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_STEPS_DIR, KILN_WORK_DIR, NORMALIZE_RULES, type PlannedStep } from './plan.js';
 import type { BuildVariation, EngineVariation } from './variation.js';
-
-/** The platform every action is planned for; it enters the action key. */
-export const PLATFORM = 'linux/amd64';
-
-/**
- * One unit of execution, fully resolved: what is hashed (`material`, whose digest is the
- * action key) kept apart from what the engine is handed (`run`, which adds what cannot change
- * the result: the label, the timeout). Steps and kiln's own implicit actions (image assembly)
- * are both planned into this shape and executed by the same executor.
- */
-export interface PlannedAction {
-  /** A step name, or `image:<name>` for an image's assembly: events, logs and errors. */
-  name: string;
-  material: ActionKeyMaterial;
-  actionKey: Digest;
-  run: EngineAction;
-  /** Normalize archives in the output tree (rules `NORMALIZE_RULES`, which are in the material). */
-  normalize: boolean;
-}
+import { faketimeEnv, injectedFaketimeMount, type ClockMethod } from './clock.js';
 
 /** What a step's action is made of once its dependencies have run. */
 export interface StepResolution {
@@ -32,22 +15,16 @@ export interface StepResolution {
   inputs: Record<string, InputMount>;
   /** Output trees of the steps it needs. */
   needs: Record<string, Digest>;
+  /** The shifted clock the step's image takes (`time`, when its probe found a libfaketime that works there). */
+  clock?: Extract<ClockMethod, { method: 'libfaketime' }>;
 }
 
-/** What every action of a build shares. */
-export interface ActionContext {
-  profile: LoadedSandboxProfile;
-  sourceDateEpoch: number;
-  variation?: BuildVariation;
-  /** Per-action time limit: handed to the engine, never hashed. */
-  timeoutMs?: number;
-}
-
-/** `uid:gid` as numbers, or undefined when it is not that shape. */
-export function parseUser(user: string): { uid: number; gid: number } | undefined {
-  const m = /^(\d+):(\d+)$/.exec(user);
-  return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
-}
+/**
+ * The first line of a gated step's script (`EngineAction.gate`): read stdin to its end, so an
+ * engine can place mounts after start and then close it; with an empty stdin it returns at
+ * once. `|| :` keeps a shell run with -e going; the variable is unset so `set` shows nothing.
+ */
+export const GATE_PROLOGUE = 'IFS= read -r kiln_gate || :; unset kiln_gate\n';
 
 /**
  * A step's action, pure: the sandbox layout of the contract (inputs read-only under
@@ -59,27 +36,35 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
   const ids = parseUser(user);
   if (!ids) throw new TypeError(`step "${step.name}": user must be "<uid>:<gid>", got "${user}"`);
   const workdir = step.workdir ?? KILN_WORK_DIR;
-  const engineVariation = toEngineVariation(context.variation, step.workdir, ids);
   const inputs = sortedRecord(resolved.inputs);
   const needs = sortedRecord(resolved.needs);
-  const argv = [...resolved.shell, step.script];
+  const inMemory = context.variation?.mountsInMemory === true && Object.keys(inputs).length + Object.keys(needs).length > 0;
+  const engineVariation = toEngineVariation(context.variation, step.workdir, ids, inMemory);
+  const argv = [...resolved.shell, inMemory ? GATE_PROLOGUE + step.script : step.script];
+  const normalize = step.spec.normalize && !context.rawOutputs;
+  const { env, clockMounts } = withClock(step.env, resolved.clock, context);
   const material: ActionKeyMaterial = {
     kiln: ACTION_KEY_FORMAT,
     image: resolved.image,
     argv,
-    env: step.env,
+    env,
     user,
     inputs,
     needs,
     sourceDateEpoch: context.sourceDateEpoch,
     platform: PLATFORM,
     sandboxProfile: context.profile.digest,
-    normalize: step.spec.normalize ? NORMALIZE_RULES : false,
+    normalize: normalize ? NORMALIZE_RULES : false,
     ...(engineVariation && { engine: engineVariation }),
   };
+  if (resolved.clock) {
+    const injected = resolved.clock.source === 'injected' ? context.variation?.clock?.library : undefined;
+    material.engine = { ...material.engine, clock: { offsetSeconds: resolved.clock.offsetSeconds, ...(injected && { library: injected.digest }) } };
+  }
   const mounts: Mount[] = [
     ...Object.entries(inputs).map(([n, mount]): Mount => ({ path: `${KILN_INPUTS_DIR}/${n}`, source: mount, writable: false, owner: 'root' })),
     ...Object.entries(needs).map(([n, tree]): Mount => ({ path: `${KILN_STEPS_DIR}/${n}`, source: { kind: 'tree', tree }, writable: false, owner: 'root' })),
+    ...clockMounts,
     ...scratchMounts(workdir),
   ];
   // A moved working directory (check's build_path) leaves /kiln/work as a symlink to it:
@@ -91,12 +76,12 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
     name: step.name,
     material,
     actionKey: computeActionKey(material),
-    normalize: step.spec.normalize,
+    normalize,
     run: {
       label: step.name,
       image: resolved.image,
       argv,
-      env: step.env,
+      env,
       user: ids,
       workdir: engineVariation?.workdir ?? profile.workdir,
       hostname: engineVariation?.hostname ?? profile.hostname,
@@ -104,30 +89,22 @@ export function planStepAction(step: PlannedStep, resolved: StepResolution, cont
       mounts,
       outputPath: KILN_OUT_DIR,
       ...(engineVariation?.tmpfs && { tmpfs: engineVariation.tmpfs }),
+      ...(inMemory && { readOnlyMounts: 'memory' as const, gate: 'stdin' as const }),
       limits: actionLimits(context, engineVariation?.cpusetCpus),
       mtime: context.sourceDateEpoch,
     },
   };
 }
 
-/** The writable folders every action starts with: its working directory, /kiln/out (the step's user's) and /tmp. */
-export function scratchMounts(workdir: string): Mount[] {
-  return [
-    { path: workdir, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
-    { path: KILN_OUT_DIR, source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
-    { path: '/tmp', source: { kind: 'dir', mode: 0o1777 }, writable: true, owner: 'root' },
-  ];
-}
-
-/** The profile's limits for one action, in the engine's neutral terms. */
-export function actionLimits(context: ActionContext, cpus?: string): EngineAction['limits'] {
-  const { profile } = context.profile;
+/** The step's environment with libfaketime turned on, and the injected library's mount when the image has none. */
+function withClock(env: Record<string, string>, clock: StepResolution['clock'], context: ActionContext): { env: Record<string, string>; clockMounts: Mount[] } {
+  if (!clock) return { env, clockMounts: [] };
+  const library = context.variation?.clock?.library;
+  if (clock.source === 'injected' && !library) throw new TypeError('an injected libfaketime needs the library in the variation');
+  const merged = { ...env, ...faketimeEnv(clock.library, clock.offsetSeconds, env.LD_PRELOAD) };
   return {
-    memoryBytes: profile.memoryBytes,
-    pids: profile.pidsLimit,
-    outputBytes: profile.maxOutputBytes,
-    ...(cpus !== undefined && { cpus }),
-    ...(context.timeoutMs !== undefined && { timeoutMs: context.timeoutMs }),
+    env: Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]!])),
+    clockMounts: clock.source === 'injected' ? [injectedFaketimeMount(library!)] : [],
   };
 }
 
@@ -136,9 +113,10 @@ export function actionLimits(context: ActionContext, cpus?: string): EngineActio
  * action key has no `engine` member. The tmpfs mounts are owned by the step's user as the
  * packed working directory would be: only the read order of entries changes.
  */
-function toEngineVariation(variation: BuildVariation | undefined, workdir: string | undefined, ids: { uid: number; gid: number }): EngineVariation | undefined {
+function toEngineVariation(variation: BuildVariation | undefined, workdir: string | undefined, ids: { uid: number; gid: number }, inMemory: boolean): EngineVariation | undefined {
   if (!variation) return undefined;
   const v: EngineVariation = { ...variation.engine };
+  if (inMemory) v.mounts = 'memory';
   if (workdir !== undefined) v.workdir = workdir;
   if (variation.tmpfs) {
     v.tmpfs = { [workdir ?? KILN_WORK_DIR]: `rw,exec,uid=${ids.uid},gid=${ids.gid},mode=0755`, '/tmp': 'rw,exec,mode=1777' };

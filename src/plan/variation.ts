@@ -1,3 +1,6 @@
+import type { Digest } from '../util/digest.js';
+import type { ClockShift } from './clock.js';
+
 /**
  * The planner's share of a `kiln check` variation (see sandbox/variations.yaml): what changes
  * in a step's environment, user, umask and paths. Everything here reaches the action key
@@ -30,6 +33,10 @@ export interface EngineVariation {
   cpusetCpus?: string;
   /** Paths mounted as tmpfs, with their mount options (`fileordering`: readdir order is reverse creation order). */
   tmpfs?: Record<string, string>;
+  /** Inputs and needed steps served from in-memory file systems written in sorted order (`fileordering`). */
+  mounts?: 'memory';
+  /** A shifted clock (`time`): the offset, and the injected libfaketime when the image has none. */
+  clock?: { offsetSeconds: number; library?: Digest };
 }
 
 /** A `kiln check` variation, resolved into planner and engine settings. */
@@ -38,4 +45,12 @@ export interface BuildVariation {
   engine?: Pick<EngineVariation, 'hostname' | 'domainname' | 'cpusetCpus'>;
   /** The working directory and /tmp as fresh tmpfs mounts, owned by the step's user (fileordering). */
   tmpfs?: boolean;
+  /**
+   * Inputs and needed steps as fresh in-memory file systems written in sorted order
+   * (fileordering), for an engine that has the `mounts-in-memory` feature; the step's script
+   * then waits at a gate on stdin until the engine placed them.
+   */
+  mountsInMemory?: boolean;
+  /** A shifted clock for every step whose image can take libfaketime (`time`); see plan/clock.ts. */
+  clock?: ClockShift;
 }

@@ -5,6 +5,8 @@ export type RecipeErrorCode =
   | 'KILN_RECIPE_NOT_FOUND'
   /** The recipe file exists but cannot be read (permissions, not a file). */
   | 'KILN_RECIPE_UNREADABLE'
+  /** The recipe is larger than its size budget (maxRecipeBytes, docs/security.md). */
+  | 'KILN_RECIPE_TOO_LARGE'
   /** Not valid YAML, or YAML kiln refuses (several documents, unknown tags). */
   | 'KILN_RECIPE_SYNTAX'
   /** The same key twice in one mapping. */

@@ -11,6 +11,7 @@ export type {
   DebInputSpec,
   DebianImageSpec,
   DebianPackagePin,
+  DebianSnapshotRef,
   DebsrcInputSpec,
   GitInputSpec,
   NpmInputSpec,

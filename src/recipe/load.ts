@@ -1,7 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { MAX_RECIPE_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { RecipeError } from './errors.js';
-import { parseRecipe, type ParseRecipeOptions } from './parse.js';
+import { parseRecipe, recipeTooLarge, type ParseRecipeOptions } from './parse.js';
 import type { Recipe } from './types.js';
 
 /** The file a folder's recipe lives in. */
@@ -22,13 +24,14 @@ export async function readRecipeText(pathOrDir: string): Promise<{ file: string;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(pathOrDir, err);
     throw unreadable(pathOrDir, err);
   }
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
-    bytes = await readFile(file);
+    bytes = await readFileBounded(file, MAX_RECIPE_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(file, err);
     throw unreadable(file, err);
   }
+  if (bytes === undefined) throw recipeTooLarge(resolve(file));
   let text: string;
   try {
     // fatal: a recipe in another encoding must not be half-read; ignoreBOM keeps the text

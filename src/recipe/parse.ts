@@ -1,6 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { sha256Digest } from '../util/digest.js';
+import { BUDGET_NAMES, isOverBytes, MAX_RECIPE_BYTES } from '../util/limits.js';
 import { checkRecipe } from './check.js';
+import { RecipeError } from './errors.js';
 import { DEFAULT_SHELL, DEFAULT_USER, type ArtifactSpec, type ImageSpec, type InputSpec, type Recipe, type StepSpec } from './types.js';
 import { assertRecipeShape } from './validate.js';
 import { readYaml, type Locator } from './yaml.js';
@@ -63,11 +65,22 @@ export interface ParseRecipeOptions {
 
 export function parseRecipe(text: string, file: string, options: ParseRecipeOptions = {}): Recipe {
   const absolute = resolve(file);
+  // Before the parser: a recipe embedded in someone's provenance is as untrusted as a file.
+  if (isOverBytes(text, MAX_RECIPE_BYTES)) throw recipeTooLarge(absolute);
   const { data, locator } = readYaml(text, absolute);
   assertRecipeShape(data, locator);
   const recipe = toRecipe(data as RawRecipe, text, absolute, locator);
   checkRecipe(recipe, locator, { allowUnpinned: options.allowUnpinned === true });
   return recipe;
+}
+
+/** The refusal of a recipe over its size budget. */
+export function recipeTooLarge(file: string): RecipeError {
+  return new RecipeError('KILN_RECIPE_TOO_LARGE', `recipe ${file} is larger than ${MAX_RECIPE_BYTES} bytes (budget ${BUDGET_NAMES.recipe})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.recipe, limit: MAX_RECIPE_BYTES },
+    hint: 'a recipe pins its inputs by digest and is a few KiB; move data into inputs',
+  });
 }
 
 function toRecipe(raw: RawRecipe, text: string, file: string, locator: Locator): Recipe {

@@ -11,6 +11,25 @@ interface InputBase {
   /** Extract an archive input (tar, tar.gz, tar.xz, tar.bz2, zip, deb) into a tree. */
   unpack: boolean;
   where: SourceLocation;
+  /**
+   * From kiln.lock, when `integrity` names no sha256 (npm pins sha512): the hex sha256 of the
+   * same bytes, the key content-addressed mirrors are looked up by. Verified like `integrity`.
+   */
+  sha256?: string;
+}
+
+/**
+ * Where Debian's snapshot archive keeps a package file, as `kiln lock` saw it: the archive's
+ * name and the file's path in it (both from apt's index; never a host) and the time. With a
+ * snapshot service configured, the file is `<base>/archive/<archive>/<time>/<path>`.
+ */
+export interface DebianSnapshotRef {
+  /** The archive's name in the snapshot service: `debian`, `debian-security`, … */
+  archive: string;
+  /** `Filename` of the Packages (or Sources) index: `pool/main/h/hello/hello_2.10-3_amd64.deb`. */
+  path: string;
+  /** When `kiln lock` resolved it, ISO 8601 UTC to the second: `2025-06-01T12:00:00Z`. */
+  resolved: string;
 }
 
 export interface PathInputSpec extends InputBase {
@@ -30,6 +49,8 @@ export interface DebInputSpec extends InputBase {
   version: string;
   /** Debian architecture, default `amd64`. */
   arch: string;
+  /** From kiln.lock: where Debian's snapshot archive has the .deb. */
+  snapshot?: DebianSnapshotRef;
 }
 
 /**
@@ -66,6 +87,8 @@ export interface DebsrcInputSpec extends InputBase {
   version: string;
   /** URL of the .dsc when not fetched through apt's deb-src sources (http, https, file). */
   dsc?: string;
+  /** From kiln.lock: where Debian's snapshot archive has the .dsc (the files it lists are beside it). */
+  snapshot?: DebianSnapshotRef;
 }
 
 /** Variants by `kind`; handled by exhaustive switches. */
@@ -105,6 +128,8 @@ export interface DebianPackagePin {
   url?: string;
   /** Essential or Priority: required: part of the minbase set every debian image holds. */
   required: boolean;
+  /** Where Debian's snapshot archive has the .deb (absent in locks written before kiln recorded it). */
+  snapshot?: DebianSnapshotRef;
 }
 /**
  * A root filesystem assembled from Debian packages: `packages` and the essential/required

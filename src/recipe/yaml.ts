@@ -1,5 +1,6 @@
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { SourceLocation } from '../util/errors.js';
+import { parseYamlDocument } from '../util/yaml.js';
 import { RecipeError } from './errors.js';
 
 /** A path into the recipe's data, as ajv's instancePath names it: keys and list indexes. */
@@ -22,27 +23,25 @@ export interface YamlRecipe {
 const MAX_ALIAS_COUNT = 100;
 
 /**
- * Parses YAML keeping node ranges. Anything the parser flags, warnings included (an unknown
- * tag would otherwise silently become a string), is a `KILN_RECIPE_SYNTAX` error at its place.
+ * Parses YAML keeping node ranges, in time linear in the text (see parseYamlDocument).
+ * Anything the parser flags, warnings included (an unknown tag would otherwise silently
+ * become a string), is a `KILN_RECIPE_SYNTAX` error at its place.
  */
 export function readYaml(text: string, file: string): YamlRecipe {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const { doc, duplicate } = parseYamlDocument(text, { lineCounter });
   const at = (offset: number): SourceLocation => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col };
   };
 
   const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) {
-    if (problem.code === 'DUPLICATE_KEY') {
-      const key = keyTextAt(doc, problem.pos[0]);
-      throw new RecipeError('KILN_RECIPE_DUPLICATE_KEY', `duplicate key${key === undefined ? '' : ` "${key}"`}`, {
-        where: at(problem.pos[0]),
-        hint: 'each key may appear once in a mapping; YAML would otherwise keep only the last one',
-      });
-    }
-    throw new RecipeError('KILN_RECIPE_SYNTAX', `invalid YAML: ${problem.message}`, { where: at(problem.pos[0]) });
+  if (problem) throw new RecipeError('KILN_RECIPE_SYNTAX', `invalid YAML: ${problem.message}`, { where: at(problem.pos[0]) });
+  if (duplicate) {
+    throw new RecipeError('KILN_RECIPE_DUPLICATE_KEY', `duplicate key "${duplicate.key}"`, {
+      where: at(duplicate.offset),
+      hint: 'each key may appear once in a mapping; YAML would otherwise keep only the last one',
+    });
   }
 
   // toJS would stringify collection keys with a process warning and throw a bare
@@ -81,6 +80,18 @@ export function readYaml(text: string, file: string): YamlRecipe {
 
 function createLocator(doc: Document, at: (offset: number) => SourceLocation): Locator {
   const rootStart = rangeStart(doc.contents as Node | null) ?? 0;
+  // Each mapping indexed by key once, on first use: the parser asks for every input's and
+  // step's place, and a scan per question is quadratic in a recipe with many entries.
+  const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, segment: string | number): Pair | undefined => {
+    let index = indexes.get(map);
+    if (!index) {
+      index = new Map();
+      for (const p of map.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+      indexes.set(map, index);
+    }
+    return index.get(String(segment));
+  };
 
   /** Walks as far along `path` as the document goes; the last step found has its key and value. */
   function walk(path: DataPath): { keyStart?: number; valueStart?: number } {
@@ -90,7 +101,7 @@ function createLocator(doc: Document, at: (offset: number) => SourceLocation): L
       node = deref(doc, node);
       let next: { keyStart?: number; valueStart?: number; node: unknown } | undefined;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = pairOf(node as YAMLMap, segment);
         if (pair) {
           const key = pair.key as Node;
           next = { keyStart: rangeStart(key), valueStart: rangeStart(deref(doc, pair.value) as Node | null) ?? rangeEnd(key), node: pair.value };
@@ -128,19 +139,4 @@ function rangeStart(node: Node | null | undefined): number | undefined {
 
 function rangeEnd(node: Node): number | undefined {
   return node.range ? node.range[1] : undefined;
-}
-
-/** The text of the scalar key starting at `offset`, for the duplicate-key message. */
-function keyTextAt(doc: Document, offset: number): string | undefined {
-  let text: string | undefined;
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.range?.[0] === offset) {
-        text = String(pair.key.value);
-        return visit.BREAK;
-      }
-      return undefined;
-    },
-  });
-  return text;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { pack as tarPack } from 'tar-stream';
@@ -8,7 +8,7 @@ import type { Store } from '../store/types.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
-import type { Engine, EngineAction, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, SandboxProfile } from './types.js';
+import type { Engine, EngineAction, EngineFeature, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, Mount, SandboxProfile } from './types.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
 export const TREE_IMAGE_REPO = 'kiln.local/tree';
@@ -48,9 +48,20 @@ interface ContainerRun {
   action: EngineAction;
   image: string;
   input: () => Readable;
+  /** Mounts placed after start into in-memory volumes (`readOnlyMounts: memory`), behind the stdin gate. */
+  late?: { volumes: MemoryVolume[]; input: () => Readable };
   collect: (tar: Readable) => Promise<void>;
   io: EngineRunIO;
 }
+
+/** A tmpfs-backed volume at `path`, holding the read-only mounts under it. */
+export interface MemoryVolume {
+  path: string;
+  name: string;
+}
+
+/** What this backend offers beyond the contract. */
+export const DOCKER_FEATURES: readonly EngineFeature[] = ['mounts-in-memory'];
 
 /**
  * The Docker backend of `Engine`. Everything crosses the engine API (tar streams in and out, no
@@ -77,17 +88,18 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
   async function run(action: EngineAction, io: EngineRunIO): Promise<EngineResult> {
     io.signal?.throwIfAborted();
     const { store } = io;
-    const t0 = Date.now();
     const image = await images.forAction(action, io);
-    if (process.env.KILN_TRACE) console.error(`[trace] image ready ${Date.now() - t0} ms`);
     const { ingestTar, packLayers } = await archive();
-    const layers = await toPackLayers(store, action);
+    const { early, late, volumes } = splitMounts(action);
+    const layers = await toPackLayers(store, action, early);
+    const lateLayers = volumes.length > 0 ? await toPackLayers(store, action, late) : [];
     let outputTree: Digest | undefined;
     const result = await runContainer(docker, profile, {
       action,
       image,
       io,
       input: () => packLayers(store, layers, { mtime: action.mtime }),
+      ...(volumes.length > 0 && { late: { volumes, input: () => packLayers(store, lateLayers, { mtime: action.mtime }) } }),
       collect: async (tar) => {
         const image = action.outputImage ? images.importOutput(action.mtime) : undefined;
         try {
@@ -108,7 +120,34 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
     images.forAction({ image, mtime: options.mtime }, { store: options.store }).catch(() => undefined);
   }
 
-  return { kind: 'docker', describe, run, prepareImage, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
+  return { kind: 'docker', features: DOCKER_FEATURES, describe, run, prepareImage, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
+}
+
+/**
+ * Pure: which mounts go into the tar extracted before start (`early`) and which into in-memory
+ * volumes after start (`late`, with `readOnlyMounts: memory`: the read-only trees and files,
+ * in one volume per parent folder, e.g. /kiln/inputs and /kiln/steps). Docker mounts a tmpfs
+ * only at start, and a tmpfs volume written through the archive API before start is unmounted
+ * (and emptied) when the write ends; written while the container runs, it stays, so the step
+ * waits at its gate until then. A volume would hide any other mount under its folder: refused.
+ */
+export function splitMounts(action: EngineAction): { early: Mount[]; late: Mount[]; volumes: MemoryVolume[] } {
+  if (action.readOnlyMounts !== 'memory') return { early: action.mounts, late: [], volumes: [] };
+  const isLate = (m: Mount) => !m.writable && (m.source.kind === 'tree' || m.source.kind === 'file');
+  const late = action.mounts.filter(isLate);
+  const early = action.mounts.filter((m) => !isLate(m));
+  if (late.length === 0) return { early, late, volumes: [] };
+  if (action.gate !== 'stdin') {
+    throw new SandboxError('KILN_SANDBOX_ENGINE_ERROR', `step ${action.label}: read-only mounts in memory need the stdin gate`, { step: action.label });
+  }
+  const roots = [...new Set(late.map((m) => dirname(m.path)))].sort();
+  for (const root of roots) {
+    if (root === '/' || early.some((m) => m.path === root || m.path.startsWith(`${root}/`) || root.startsWith(`${m.path}/`))) {
+      throw new SandboxError('KILN_SANDBOX_ENGINE_ERROR', `step ${action.label}: an in-memory volume at ${root} would hide another mount`, { step: action.label });
+    }
+  }
+  const token = randomBytes(6).toString('hex');
+  return { early, late, volumes: roots.map((path, i) => ({ path, name: `kiln-mem-${token}-${i}` })) };
 }
 
 /** An action's output imported as an image while it is read back (`EngineAction.outputImage`). */
@@ -252,7 +291,7 @@ async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.I
 }
 
 /** One container: created with every isolation setting, fed its inputs, started, waited for, read back, removed. */
-async function runContainer(docker: Dockerode, profile: SandboxProfile, { action, image, input, collect, io }: ContainerRun): Promise<Omit<EngineResult, 'executor' | 'outputTree'>> {
+async function runContainer(docker: Dockerode, profile: SandboxProfile, { action, image, input, late, collect, io }: ContainerRun): Promise<Omit<EngineResult, 'executor' | 'outputTree'>> {
   const started = Date.now();
   let container: Dockerode.Container | undefined;
   let attaching: Promise<NodeJS.ReadableStream | undefined> | undefined;
@@ -267,22 +306,31 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
     container?.kill().catch(() => undefined);
   }
 
+  const volumes = late?.volumes ?? [];
   try {
     try {
-      container = await docker.createContainer(toContainerCreateOptions(action, image, profile));
+      for (const v of volumes) await createMemoryVolume(docker, v, action.label);
+      container = await docker.createContainer(toContainerCreateOptions(action, image, profile, volumes));
     } catch (err) {
       throw engineError(err, `cannot create the container of step ${action.label}`, action.label);
     }
     const c = container;
     let outputDone: Promise<void> = Promise.resolve();
     try {
-      // Attach before start so no early output is lost; inputs go in as one tar stream.
-      attaching = io.onOutput ? c.attach({ stream: true, stdout: true, stderr: true }) : Promise.resolve(undefined);
+      // Attach before start so no early output is lost; inputs go in as one tar stream. A gated
+      // step also gets its stdin through the attach: it waits until kiln closes it.
+      const gated = late !== undefined;
+      attaching = io.onOutput || gated ? c.attach({ stream: true, stdout: true, stderr: true, ...(gated && { stdin: true, hijack: true }) }) : Promise.resolve(undefined);
       const [stream] = await Promise.all([attaching, c.putArchive(input(), { path: '/' })]);
       if (stream && io.onOutput) outputDone = forwardOutput(docker, stream, io.onOutput);
+      else if (stream) (stream as Readable).resume();
       io.signal?.addEventListener('abort', onAbort, { once: true });
       await c.start();
-      if (process.env.KILN_TRACE) console.error(`[trace] putArchive+create ${Date.now() - started} ms`);
+      if (late) {
+        // Written while the container runs, so the volumes stay mounted; then the gate opens.
+        await c.putArchive(late.input(), { path: '/' });
+        (stream as unknown as Writable).end();
+      }
     } catch (err) {
       throw engineError(err, `cannot start step ${action.label}`, action.label);
     }
@@ -299,13 +347,11 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
       throw engineError(err, `lost step ${action.label} while waiting for it`, action.label);
     }
     clearTimeout(timer);
-    if (process.env.KILN_TRACE) console.error(`[trace] ran ${Date.now() - started} ms`);
     await drainWithin(outputDone, OUTPUT_DRAIN_MS);
 
     // Only a failed step pays for the question: was it the memory limit?
     if (exitCode !== 0 && !killed && (await wasOomKilled(docker, c, started))) killed = 'oom';
     if (exitCode === 0 && !killed) await collectOutput(c, action, collect);
-    if (process.env.KILN_TRACE) console.error(`[trace] collected ${Date.now() - started} ms`);
 
     return { exitCode, ...(killed && { killed }), durationMs: Date.now() - started };
   } finally {
@@ -314,15 +360,25 @@ async function runContainer(docker: Dockerode, profile: SandboxProfile, { action
     attaching?.then((stream) => (stream as Readable | undefined)?.destroy(), () => undefined);
     // The container is scratch: gone whatever happened, with its anonymous volumes.
     await container?.remove({ force: true, v: true }).catch(() => undefined);
-    if (process.env.KILN_TRACE) console.error(`[trace] removed ${Date.now() - started} ms`);
+    for (const v of volumes) await docker.getVolume(v.name).remove({ force: true }).catch(() => undefined);
   }
+}
+
+/** A tmpfs-backed volume, root-owned 0755 like the folder it replaces; labelled so an operator finds kiln's. */
+async function createMemoryVolume(docker: Dockerode, volume: MemoryVolume, label: string): Promise<void> {
+  await docker.createVolume({
+    Name: volume.name,
+    Driver: 'local',
+    DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'mode=0755,uid=0,gid=0,nosuid,nodev' },
+    Labels: { [STEP_LABEL]: label },
+  });
 }
 
 /**
  * The one create request of a step: every isolation setting is here, none is added later.
  * Pure, so the settings can be checked without an engine.
  */
-export function toContainerCreateOptions(action: EngineAction, image: string, profile: SandboxProfile): Dockerode.ContainerCreateOptions {
+export function toContainerCreateOptions(action: EngineAction, image: string, profile: SandboxProfile, volumes: readonly MemoryVolume[] = []): Dockerode.ContainerCreateOptions {
   // Sorted, so the process environment does not depend on how the planner built the record.
   const env = Object.keys(action.env).sort().map((k) => `${k}=${action.env[k]}`);
   const privilege = action.privilege === undefined ? undefined : assertPrivilege(profile, action);
@@ -339,13 +395,17 @@ export function toContainerCreateOptions(action: EngineAction, image: string, pr
     NetworkDisabled: true,
     Labels: { [STEP_LABEL]: action.label, ...(privilege && { [EXCEPTION_LABEL]: privilege }) },
     Tty: false,
-    OpenStdin: false,
-    AttachStdin: false,
+    // A gated step reads stdin until kiln closes it (after placing its in-memory mounts).
+    OpenStdin: volumes.length > 0,
+    StdinOnce: volumes.length > 0,
+    AttachStdin: volumes.length > 0,
     HostConfig: {
-      NetworkMode: profile.networkMode,
-      CapDrop: [...profile.capDrop],
-      CapAdd: [...profile.capAdd, ...(action.privilege?.capabilities ?? [])],
-      SecurityOpt: [...profile.securityOpt],
+      // The profile's promises, in Docker's words: no network, every capability dropped but
+      // the ones kept, no privilege gained through setuid or file capabilities.
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+      CapAdd: [...profile.capabilities, ...(action.privilege?.capabilities ?? [])],
+      SecurityOpt: ['no-new-privileges'],
       PidsLimit: action.limits.pids,
       Memory: action.limits.memoryBytes,
       // Equal to Memory: no swap on top of the limit.
@@ -358,6 +418,9 @@ export function toContainerCreateOptions(action: EngineAction, image: string, pr
       LogConfig: { Type: 'none', Config: {} },
       ...(action.limits.cpus !== undefined && { CpusetCpus: action.limits.cpus }),
       ...(action.tmpfs && { Tmpfs: { ...action.tmpfs } }),
+      // Written through the archive API after start; the step's user cannot write there (root-owned, no write bits).
+      // NoCopy: nothing of the image is copied into the volume (the typings demand fields the API does not).
+      ...(volumes.length > 0 && { Mounts: volumes.map((v) => ({ Type: 'volume' as const, Source: v.name, Target: v.path, ReadOnly: false, VolumeOptions: { NoCopy: true } as NonNullable<Dockerode.MountSettings['VolumeOptions']> })) }),
     },
   };
 }
@@ -376,9 +439,9 @@ function assertPrivilege(profile: SandboxProfile, action: EngineAction): string 
   }
   const user = `${action.user.uid}:${action.user.gid}`;
   const caps = [...action.privilege!.capabilities].sort().join(',');
-  if (ex.user !== user || [...ex.capAdd].sort().join(',') !== caps) {
+  if (ex.user !== user || [...ex.capabilities].sort().join(',') !== caps) {
     throw new SandboxError('KILN_SANDBOX_BAD_PROFILE', `action ${action.label} asks more than exception "${name}" grants`, {
-      expected: `user ${ex.user}, capabilities ${ex.capAdd.join(',') || '(none)'}`,
+      expected: `user ${ex.user}, capabilities ${ex.capabilities.join(',') || '(none)'}`,
       found: `user ${user}, capabilities ${caps || '(none)'}`,
     });
   }
@@ -389,9 +452,9 @@ function assertPrivilege(profile: SandboxProfile, action: EngineAction): string 
  * The action's mounts as the layers of the one tar extracted at `/`: later layers replace
  * earlier entries; read-only mounts carry no write bit, writable ones belong to their owner.
  */
-async function toPackLayers(store: Store, action: EngineAction): Promise<PackLayer[]> {
+async function toPackLayers(store: Store, action: EngineAction, mounts: Mount[]): Promise<PackLayer[]> {
   return Promise.all(
-    action.mounts.map(async (m): Promise<PackLayer> => {
+    mounts.map(async (m): Promise<PackLayer> => {
       const ids = m.owner === 'root' ? { uid: 0, gid: 0 } : action.user;
       const prefix = m.path.replace(/^\/+/, '');
       const base = { ...ids, readOnly: !m.writable };
@@ -476,7 +539,15 @@ async function wasOomKilled(docker: Dockerode, c: Dockerode.Container, sinceMs: 
   const state = await c.inspect().then((i) => i.State, () => undefined);
   if (state?.OOMKilled) return true;
   if (state?.ExitCode !== 137) return false;
-  await new Promise((resolve) => setTimeout(resolve, OOM_EVENT_GRACE_MS));
+  // A loaded engine logs the event late: ask again, waiting longer each time (about 2 s at most).
+  for (let wait = OOM_EVENT_GRACE_MS; wait <= OOM_EVENT_GRACE_MS * 8; wait *= 2) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    if (await oomEventSeen(docker, c, sinceMs)) return true;
+  }
+  return false;
+}
+
+async function oomEventSeen(docker: Dockerode, c: Dockerode.Container, sinceMs: number): Promise<boolean> {
   try {
     // `until` as text with nanoseconds: the typed number form would lose the fraction of a second.
     const options = { since: Math.floor(sinceMs / 1000) - 1, until: toEventTime(Date.now()), filters: { container: [c.id], event: ['oom'] } };

@@ -17,7 +17,7 @@ export type SandboxErrorCode =
   | 'KILN_SANDBOX_IMAGE_PULL'
   /** The local image does not carry the digest it was asked for. */
   | 'KILN_SANDBOX_IMAGE_DIGEST'
-  /** /kiln/out as read back is larger than the profile's maxOutputBytes. */
+  /** /kiln/out as read back is larger than the profile's `limits.outputBytes`. */
   | 'KILN_SANDBOX_OUTPUT_TOO_LARGE';
 
 export interface SandboxErrorOptions extends KilnErrorOptions {

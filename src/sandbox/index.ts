@@ -4,6 +4,6 @@ export { SANDBOX_PROFILE_PATH, defaultSandboxProfileFile, loadSandboxProfile, pa
 export { createEngine, ENGINE_KINDS, resolveEngineKind } from './engine.js';
 export type { EngineConfig } from './engine.js';
 export type {
-  ActionLimits, Engine, EngineAction, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, LoadedSandboxProfile, Mount, MountSource,
-  SandboxException, SandboxProfile,
+  ActionLimits, Engine, EngineAction, EngineFeature, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, LoadedSandboxProfile,
+  Mount, MountSource, SandboxException, SandboxLimits, SandboxProfile,
 } from './types.js';

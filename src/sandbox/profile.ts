@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest } from '../util/digest.js';
 import { SandboxError } from './errors.js';
-import type { LoadedSandboxProfile, SandboxException, SandboxProfile } from './types.js';
+import type { LoadedSandboxProfile, SandboxException, SandboxLimits, SandboxProfile } from './types.js';
 
 /** Where the profile lives inside the package: `<package root>/sandbox/profile.json`. */
 export const SANDBOX_PROFILE_PATH = join('sandbox', 'profile.json');
@@ -13,20 +13,20 @@ export const SANDBOX_PROFILE_PATH = join('sandbox', 'profile.json');
 const COMMENT_KEY = '$comment';
 
 const KEYS: readonly (keyof SandboxProfile)[] = [
-  'version', 'hostname', 'domainname', 'networkMode', 'capDrop', 'capAdd', 'securityOpt',
-  'pidsLimit', 'memoryBytes', 'env', 'umask', 'workdir', 'maxOutputBytes',
+  'version', 'hostname', 'domainname', 'network', 'capabilities', 'noNewPrivileges', 'limits', 'env', 'umask', 'workdir',
 ];
 /** Optional members: absent means none. */
 const OPTIONAL_KEYS: readonly (keyof SandboxProfile)[] = ['exceptions'];
+const LIMIT_KEYS: readonly (keyof SandboxLimits)[] = ['pids', 'memoryBytes', 'outputBytes', 'decompressedBytes'];
 /**
- * Capabilities an exception may add back: owner and permission changes that package managers
+ * Capabilities an exception may keep: owner and permission changes that package managers
  * make. Never network, mount, ptrace, module or raw-IO capabilities.
  */
 const EXCEPTION_CAPABILITIES = new Set(['CHOWN', 'FOWNER', 'FSETID', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'SETUID', 'SETGID']);
 
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const CAPABILITY = /^(ALL|(CAP_)?[A-Z_]+)$/;
+const CAPABILITY = /^(CAP_)?[A-Z_]+$/;
 /** Docker refuses a memory limit under 6 MiB; a smaller value here is a typo. */
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
@@ -77,16 +77,8 @@ export function parseSandboxProfile(text: string, file: string): LoadedSandboxPr
 /** Validates a parsed profile and returns it without the auditor's comment. */
 export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   if (!isRecord(value)) throw bad(file, 'must be a JSON object');
-  for (const key of Object.keys(value)) {
-    if (key !== COMMENT_KEY && !(KEYS as readonly string[]).includes(key) && !(OPTIONAL_KEYS as readonly string[]).includes(key)) throw bad(file, `has an unknown key "${key}"`);
-  }
-  for (const key of KEYS) if (!(key in value)) throw bad(file, `is missing "${key}"`);
-  const comment = value[COMMENT_KEY];
-  if (comment !== undefined && typeof comment !== 'string' && !isStringArray(comment)) {
-    throw bad(file, `"${COMMENT_KEY}" must be a string or a list of strings`);
-  }
-
-  if (value.version !== 1) throw bad(file, 'has an unsupported "version"', { expected: '1', found: String(value.version) });
+  assertKeys(value, file);
+  if (value.version !== 2) throw bad(file, 'has an unsupported "version"', { expected: '2', found: String(value.version) });
   const hostname = value.hostname;
   if (typeof hostname !== 'string' || !HOST_LABEL.test(hostname)) throw bad(file, '"hostname" must be one lowercase DNS label');
   const domainname = value.domainname;
@@ -94,24 +86,15 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
     throw bad(file, '"domainname" must be empty or a lowercase DNS name');
   }
   // The three settings below are the isolation kiln promises; a profile may not weaken them.
-  if (value.networkMode !== 'none') {
-    throw bad(file, 'must keep steps off the network', { expected: 'networkMode "none"', found: JSON.stringify(value.networkMode) });
+  if (value.network !== 'none') throw bad(file, 'must keep steps off the network', { expected: 'network "none"', found: JSON.stringify(value.network) });
+  const capabilities = value.capabilities;
+  if (!isStringArray(capabilities) || !capabilities.every((c) => CAPABILITY.test(c) && c.replace(/^CAP_/, '') !== 'ALL')) {
+    throw bad(file, '"capabilities" must be a list of capability names (not ALL)', { found: JSON.stringify(capabilities) });
   }
-  const capDrop = value.capDrop;
-  if (!isStringArray(capDrop) || !capDrop.every((c) => CAPABILITY.test(c))) throw bad(file, '"capDrop" must be a list of capability names');
-  if (!capDrop.includes('ALL')) throw bad(file, 'must drop every capability', { expected: 'capDrop containing "ALL"', found: JSON.stringify(capDrop) });
-  const capAdd = value.capAdd;
-  if (!isStringArray(capAdd) || !capAdd.every((c) => CAPABILITY.test(c) && c !== 'ALL')) {
-    throw bad(file, '"capAdd" must be a list of capability names (not ALL)');
+  if (value.noNewPrivileges !== true) {
+    throw bad(file, 'must forbid gaining privileges', { expected: 'noNewPrivileges true', found: JSON.stringify(value.noNewPrivileges) });
   }
-  const securityOpt = value.securityOpt;
-  if (!isStringArray(securityOpt)) throw bad(file, '"securityOpt" must be a list of strings');
-  if (!securityOpt.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true')) {
-    throw bad(file, 'must forbid gaining privileges', { expected: 'securityOpt containing "no-new-privileges"', found: JSON.stringify(securityOpt) });
-  }
-  const pidsLimit = positiveInteger(value.pidsLimit, 'pidsLimit', file);
-  const memoryBytes = positiveInteger(value.memoryBytes, 'memoryBytes', file);
-  if (memoryBytes < MIN_MEMORY_BYTES) throw bad(file, `"memoryBytes" must be at least ${MIN_MEMORY_BYTES}`);
+  const limits = toLimits(value.limits, file);
   const env = value.env;
   if (!isRecord(env)) throw bad(file, '"env" must be an object of strings');
   for (const [name, v] of Object.entries(env)) {
@@ -121,25 +104,40 @@ export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   if (typeof umask !== 'string' || !/^0?[0-7]{3}$/.test(umask)) throw bad(file, '"umask" must be octal text like "0022"');
   const workdir = value.workdir;
   if (typeof workdir !== 'string' || !workdir.startsWith('/')) throw bad(file, '"workdir" must be an absolute path');
-  const maxOutputBytes = positiveInteger(value.maxOutputBytes, 'maxOutputBytes', file);
   const exceptions = value.exceptions === undefined ? undefined : toExceptions(value.exceptions, file);
-
   return {
-    version: 1,
-    hostname,
-    domainname,
-    networkMode: 'none',
-    capDrop: [...capDrop],
-    capAdd: [...capAdd],
-    securityOpt: [...securityOpt],
-    pidsLimit,
-    memoryBytes,
-    env: { ...(env as Record<string, string>) },
-    umask,
-    workdir,
-    maxOutputBytes,
+    version: 2, hostname, domainname, network: 'none', capabilities: [...capabilities], noNewPrivileges: true, limits,
+    env: { ...(env as Record<string, string>) }, umask, workdir,
     ...(exceptions && { exceptions }),
   };
+}
+
+function assertKeys(value: Record<string, unknown>, file: string): void {
+  for (const key of Object.keys(value)) {
+    if (key !== COMMENT_KEY && !(KEYS as readonly string[]).includes(key) && !(OPTIONAL_KEYS as readonly string[]).includes(key)) throw bad(file, `has an unknown key "${key}"`);
+  }
+  for (const key of KEYS) if (!(key in value)) throw bad(file, `is missing "${key}"`);
+  const comment = value[COMMENT_KEY];
+  if (comment !== undefined && typeof comment !== 'string' && !isStringArray(comment)) {
+    throw bad(file, `"${COMMENT_KEY}" must be a string or a list of strings`);
+  }
+}
+
+function toLimits(value: unknown, file: string): SandboxLimits {
+  if (!isRecord(value)) throw bad(file, '"limits" must be an object');
+  for (const key of Object.keys(value)) if (!(LIMIT_KEYS as readonly string[]).includes(key)) throw bad(file, `"limits" has an unknown key "${key}"`);
+  const limits = {
+    pids: positiveInteger(value.pids, 'limits.pids', file),
+    memoryBytes: positiveInteger(value.memoryBytes, 'limits.memoryBytes', file),
+    outputBytes: positiveInteger(value.outputBytes, 'limits.outputBytes', file),
+    decompressedBytes: positiveInteger(value.decompressedBytes, 'limits.decompressedBytes', file),
+  };
+  if (limits.memoryBytes < MIN_MEMORY_BYTES) throw bad(file, `"limits.memoryBytes" must be at least ${MIN_MEMORY_BYTES}`);
+  // Decompressing an output may not cost more than the output itself was allowed to.
+  if (limits.decompressedBytes > limits.outputBytes) {
+    throw bad(file, '"limits.decompressedBytes" may not exceed "limits.outputBytes"', { expected: `at most ${limits.outputBytes}`, found: String(limits.decompressedBytes) });
+  }
+  return limits;
 }
 
 function toExceptions(value: unknown, file: string): Record<string, SandboxException> {
@@ -148,14 +146,14 @@ function toExceptions(value: unknown, file: string): Record<string, SandboxExcep
   for (const [name, ex] of Object.entries(value)) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw bad(file, `exception name "${name}" must be lowercase letters, digits and '-'`);
     if (!isRecord(ex)) throw bad(file, `exception "${name}" must be an object`);
-    for (const key of Object.keys(ex)) if (!['user', 'capAdd', 'reason'].includes(key)) throw bad(file, `exception "${name}" has an unknown key "${key}"`);
+    for (const key of Object.keys(ex)) if (!['user', 'capabilities', 'reason'].includes(key)) throw bad(file, `exception "${name}" has an unknown key "${key}"`);
     if (typeof ex.user !== 'string' || !/^(?:0|[1-9][0-9]{0,9}):(?:0|[1-9][0-9]{0,9})$/.test(ex.user)) throw bad(file, `exception "${name}": "user" must be "<uid>:<gid>"`);
-    const capAdd = ex.capAdd;
-    if (!isStringArray(capAdd) || !capAdd.every((c) => EXCEPTION_CAPABILITIES.has(c.replace(/^CAP_/, '')))) {
-      throw bad(file, `exception "${name}": "capAdd" may only name ${[...EXCEPTION_CAPABILITIES].join(', ')}`, { found: JSON.stringify(capAdd) });
+    const capabilities = ex.capabilities;
+    if (!isStringArray(capabilities) || !capabilities.every((c) => EXCEPTION_CAPABILITIES.has(c.replace(/^CAP_/, '')))) {
+      throw bad(file, `exception "${name}": "capabilities" may only name ${[...EXCEPTION_CAPABILITIES].join(', ')}`, { found: JSON.stringify(capabilities) });
     }
     if (typeof ex.reason !== 'string' || ex.reason.trim() === '') throw bad(file, `exception "${name}" must say why in "reason"`);
-    out[name] = { user: ex.user, capAdd: [...capAdd], reason: ex.reason };
+    out[name] = { user: ex.user, capabilities: [...capabilities], reason: ex.reason };
   }
   return out;
 }

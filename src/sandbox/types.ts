@@ -2,38 +2,53 @@ import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 
 /**
- * The hardening profile: data in `sandbox/profile.json` (where an auditor reads it), loaded
- * and validated by `loadSandboxProfile()`; its digest enters every action key.
+ * The hardening profile: data in `sandbox/profile.json` (where an auditor reads it), in kiln's
+ * terms, loaded and validated by `loadSandboxProfile()`; every backend enforces it its own way
+ * (Docker: HostConfig; a farm: what kiln asks of it). Its digest enters every action key.
  */
 export interface SandboxProfile {
-  version: 1;
+  version: 2;
   hostname: string;
   domainname: string;
-  networkMode: 'none';
-  capDrop: string[];
-  capAdd: string[];
-  securityOpt: string[];
-  pidsLimit: number;
-  memoryBytes: number;
+  /** Always `none`: a step has no network at all, not even to the host. */
+  network: 'none';
+  /** Capabilities every step keeps, beyond none at all; empty in the shipped profile. */
+  capabilities: string[];
+  /** Always true: setuid binaries and file capabilities cannot raise a step's privileges. */
+  noNewPrivileges: true;
+  limits: SandboxLimits;
   /** Fixed variables every step gets (TZ, LANG, LC_ALL, HOME, PATH...). */
   env: Record<string, string>;
   umask: string;
   workdir: string;
-  /** Size cap for /kiln/out as read back, against a step filling the disk of the host. */
-  maxOutputBytes: number;
   /**
    * Named, audited departures from the rules above for steps kiln itself generates (never for
-   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. Network,
-   * capDrop ALL and no-new-privileges still hold. Absent: none.
+   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN. No network, no
+   * other capability and no-new-privileges still hold. Absent: none.
    */
   exceptions?: Record<string, SandboxException>;
 }
 
-/** One exception: who the step runs as and the only capabilities added back, with why. */
+/** What every step may use at most. */
+export interface SandboxLimits {
+  /** Tasks (processes and threads) at once: a fork bomb stops here. */
+  pids: number;
+  /** Memory, with no swap on top. */
+  memoryBytes: number;
+  /** Bytes of the output folder as read back, against a step filling the host's disk. */
+  outputBytes: number;
+  /**
+   * Decompressed bytes per output archive when outputs are normalized (a small .tar.gz of zeros
+   * must not fill the host's temp folder). At most `outputBytes`.
+   */
+  decompressedBytes: number;
+}
+
+/** One exception: who the step runs as and the only capabilities it keeps, with why. */
 export interface SandboxException {
   /** `uid:gid`. */
   user: string;
-  capAdd: string[];
+  capabilities: string[];
   /** For the auditor: what needs it and why nothing less works. */
   reason: string;
 }
@@ -123,6 +138,21 @@ export interface EngineAction {
   outputImage?: boolean;
   /** Paths given as fresh in-memory folders instead of packed ones (directory-order variation), with mount options. */
   tmpfs?: Record<string, string>;
+  /**
+   * Where the read-only tree and file mounts live. Absent: in the action's own file system,
+   * where a folder lists its entries in the disk's order (ext4's hash order under overlayfs).
+   * `memory` (kiln check's fileordering): in fresh in-memory file systems (tmpfs) written in
+   * kiln's sorted order, so a folder lists in tmpfs's order instead (reverse creation order on
+   * Linux 6.x); owners, modes and contents are the same. Only an engine whose `features` list
+   * `mounts-in-memory` is handed this. It places them after start, so it requires `gate`.
+   */
+  readOnlyMounts?: 'memory';
+  /**
+   * The process reads its standard input to the end before it touches a mount (kiln's script
+   * prologue does): the engine closes stdin once every mount is in place. An engine that
+   * places everything before start gives an empty stdin, and the process goes on at once.
+   */
+  gate?: 'stdin';
   limits: ActionLimits;
   /**
    * A profile exception the action runs under (only kiln's own implicit actions): the engine
@@ -160,8 +190,16 @@ export interface EngineRunIO {
  * A backend that runs actions in isolation. It reads what it mounts from the run's store and
  * returns the output folder into it as a tree; images, containers and workers are its business.
  */
+/**
+ * Ways of running an action that not every backend has; a check variation that needs one the
+ * engine lacks says so instead of pretending. `mounts-in-memory`: `EngineAction.readOnlyMounts`.
+ */
+export type EngineFeature = 'mounts-in-memory';
+
 export interface Engine {
   readonly kind: EngineKind;
+  /** What this backend can do beyond the contract every backend keeps; absent: nothing more. */
+  readonly features?: readonly EngineFeature[];
   /** The engine itself, for build summaries and provenance. */
   describe(): Promise<ExecutorRecord>;
   run(action: EngineAction, io: EngineRunIO): Promise<EngineResult>;

@@ -1,4 +1,8 @@
 export { createStore } from './store.js';
+export { createMemoryStore } from './memory.js';
+export type { MemoryStore } from './memory.js';
+export { REF } from './refs.js';
+export type { RefNamespace } from './refs.js';
 export { StoreError } from './errors.js';
 export type { StoreErrorCode } from './errors.js';
 export {
@@ -23,9 +27,15 @@ export { DEFAULT_GC_MAX_AGE_MS, GC_GRACE_MS } from './maintenance.js';
 export { TREE_FORMAT, comparePaths } from './tree.js';
 export type { TreeEntry, TreeManifest } from './tree.js';
 export type {
+  ActionCache,
   ActionRecord,
+  Cas,
+  LocalStore,
+  Maintenance,
   PutOptions,
   PutResult,
+  RandomAccessBlob,
+  Refs,
   Store,
   StoreGcOptions,
   StoreGcReport,

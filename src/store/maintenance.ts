@@ -7,8 +7,9 @@ import { hashFile, looksLikeTree } from './read.js';
 import type { ActionRecord, Store, StoreGcOptions, StoreGcReport, StoreStats, StoreVerifyReport } from './types.js';
 import { parseActionRecord, parseRef, parseTreeManifest, treeBlobs } from './validate.js';
 
-/** The store as maintenance sees it: the public interface plus the deep completeness check. */
+/** The local store as maintenance sees it, from inside: its folder and the deep completeness check. */
 export interface MaintainedStore extends Store {
+  readonly root: string;
   actionComplete(record: ActionRecord): Promise<boolean>;
 }
 
@@ -23,8 +24,8 @@ export const GC_GRACE_MS = 60 * 60 * 1000;
 /** Hashing is CPU-bound and the build machines have two cores. */
 const VERIFY_CONCURRENCY = 2;
 
-async function isTreeBlob(store: Store, digest: Digest): Promise<boolean> {
-  if (!(await looksLikeTree(store.blobPath(digest)))) return false;
+async function isTreeBlob(store: MaintainedStore, digest: Digest): Promise<boolean> {
+  if (!(await looksLikeTree(blobPathFor(store.root, digest)))) return false;
   try {
     parseTreeManifest(await store.readBlob(digest));
     return true;
@@ -43,7 +44,7 @@ async function readRecord<T>(path: string, parse: (text: string) => T): Promise<
   }
 }
 
-export async function statsOf(store: Store): Promise<StoreStats> {
+export async function statsOf(store: MaintainedStore): Promise<StoreStats> {
   const stats: StoreStats = { root: store.root, blobs: 0, blobBytes: 0, trees: 0, actions: 0, refs: 0, tempFiles: 0 };
   for await (const blob of listTwoLevels(casDir(store.root))) {
     const digest = digestFromBlobPath(blob.parent, blob.name);
@@ -107,7 +108,7 @@ export async function verifyStore(store: MaintainedStore): Promise<StoreVerifyRe
  * and its log, and for any marked blob that is a `tree/v1` manifest (a ref may point at a
  * tree), the blobs it lists. Swept: unmarked blobs and temp files older than GC_GRACE_MS.
  */
-export async function gcStore(store: Store, options: StoreGcOptions = {}): Promise<StoreGcReport> {
+export async function gcStore(store: MaintainedStore, options: StoreGcOptions = {}): Promise<StoreGcReport> {
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_GC_MAX_AGE_MS;
   const dryRun = options.dryRun ?? false;
   const now = Date.now();

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { HASH_CHUNK_BYTES, type Digest } from '../util/digest.js';
 import { StoreError } from './errors.js';
 import { isNotFound } from './fsutil.js';
 import { blobPathFor } from './path.js';
+import type { RandomAccessBlob } from './types.js';
 import { TREE_MANIFEST_PREFIX } from './validate.js';
 
 function missing(digest: Digest, cause?: unknown): StoreError {
@@ -48,6 +49,29 @@ export function openBlobAt(root: string, digest: Digest): Readable {
 }
 
 /** A whole (small) blob, verified. */
+/**
+ * A blob of the local store opened for reads at any offset. Its bytes were verified when they
+ * were written (and `kiln cache verify` rehashes them); ranges are not hashed again.
+ */
+export async function openRandomAccessAt(root: string, digest: Digest): Promise<RandomAccessBlob> {
+  const path = blobPathFor(root, digest);
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if (isNotFound(err)) throw missing(digest, err);
+    throw err;
+  }
+  const { size } = await handle.stat();
+  const file = handle;
+  return {
+    size,
+    // autoClose off: the handle outlives every range stream and is closed once, by close().
+    stream: (start, end) => (end <= start ? Readable.from([]) : file.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: HASH_CHUNK_BYTES })),
+    close: () => file.close(),
+  };
+}
+
 export async function readBlobAt(root: string, digest: Digest): Promise<Buffer> {
   const path = blobPathFor(root, digest);
   let data: Buffer;

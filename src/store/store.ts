@@ -6,9 +6,10 @@ import { StoreError } from './errors.js';
 import { isNotFound, mapLimit, touch, writeFileAtomic } from './fsutil.js';
 import { gcStore, statsOf, verifyStore } from './maintenance.js';
 import { actionPathFor, assertDigest, blobPathFor, casDir, refPathFor, resolveStoreRoot, tmpDir } from './path.js';
-import { openBlobAt, readBlobAt } from './read.js';
+import { openBlobAt, openRandomAccessAt, readBlobAt } from './read.js';
+import type { RefNamespace } from './refs.js';
 import type { TreeManifest } from './tree.js';
-import type { ActionRecord, PutOptions, PutResult, Store, StoreGcOptions, StoreOptions } from './types.js';
+import type { ActionRecord, LocalStore, Maintenance, PutOptions, PutResult, RandomAccessBlob, StoreGcOptions, StoreOptions } from './types.js';
 import { parseActionRecord, parseRef, parseTreeManifest, treeBlobs, validateActionRecord, validateTreeManifest } from './validate.js';
 import { putBytesIn, putFileIn, putStreamIn } from './write.js';
 
@@ -20,15 +21,23 @@ const STAT_CONCURRENCY = 32;
  * `$XDG_CACHE_HOME/kiln` ?? `~/.cache/kiln`. No lock is taken: every write is a temp file
  * renamed into place, so several processes can share one store.
  */
-export async function createStore(options: StoreOptions = {}): Promise<Store> {
+export async function createStore(options: StoreOptions = {}): Promise<LocalStore> {
   const root = resolveStoreRoot(options.root);
   await mkdir(tmpDir(root), { recursive: true });
   await mkdir(casDir(root), { recursive: true });
   return new FileStore(root);
 }
 
-class FileStore implements Store {
-  constructor(readonly root: string) {}
+class FileStore implements LocalStore {
+  readonly maintenance: Maintenance;
+
+  constructor(readonly root: string) {
+    this.maintenance = {
+      stats: () => statsOf(this),
+      verify: () => verifyStore(this),
+      gc: (options?: StoreGcOptions) => gcStore(this, options),
+    };
+  }
 
   putStream(source: Readable, options?: PutOptions): Promise<PutResult> {
     return putStreamIn(this.root, source, options);
@@ -47,8 +56,14 @@ class FileStore implements Store {
     return (await this.sizeOf(digest)) !== undefined;
   }
 
-  blobPath(digest: Digest): string {
-    return blobPathFor(this.root, digest);
+  async findMissing(digests: readonly Digest[]): Promise<Digest[]> {
+    const unique = [...new Set(digests)];
+    const present = await mapLimit(unique, STAT_CONCURRENCY, (d) => this.has(d));
+    return unique.filter((_, i) => !present[i]);
+  }
+
+  async openRandomAccess(digest: Digest): Promise<RandomAccessBlob> {
+    return openRandomAccessAt(this.root, digest);
   }
 
   openBlob(digest: Digest): Readable {
@@ -111,8 +126,7 @@ class FileStore implements Store {
       if (err instanceof StoreError) return false;
       throw err;
     }
-    const present = await mapLimit(treeBlobs(tree), STAT_CONCURRENCY, (d) => this.has(d));
-    return present.every(Boolean);
+    return (await this.findMissing(treeBlobs(tree))).length === 0;
   }
 
   async putAction(key: Digest, record: ActionRecord): Promise<void> {
@@ -123,7 +137,7 @@ class FileStore implements Store {
   }
 
   /** undefined when absent, unreadable, or when its target blob is gone. A hit touches the ref (gc root). */
-  async getRef(namespace: string, name: string): Promise<Digest | undefined> {
+  async getRef(namespace: RefNamespace, name: string): Promise<Digest | undefined> {
     const path = refPathFor(this.root, namespace, name);
     let ref;
     try {
@@ -138,25 +152,13 @@ class FileStore implements Store {
     return ref.digest;
   }
 
-  async setRef(namespace: string, name: string, digest: Digest): Promise<void> {
+  async setRef(namespace: RefNamespace, name: string, digest: Digest): Promise<void> {
     assertDigest(digest);
     const path = refPathFor(this.root, namespace, name);
     await writeFileAtomic(this.root, path, `${JSON.stringify({ name, digest })}\n`);
   }
 
-  stats() {
-    return statsOf(this);
-  }
-
-  verify() {
-    return verifyStore(this);
-  }
-
-  gc(options?: StoreGcOptions) {
-    return gcStore(this, options);
-  }
-
-  private async sizeOf(digest: Digest): Promise<number | undefined> {
+  async sizeOf(digest: Digest): Promise<number | undefined> {
     try {
       const info = await stat(blobPathFor(this.root, digest));
       return info.isFile() ? info.size : undefined;

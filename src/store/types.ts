@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../util/digest.js';
+import type { RefNamespace } from './refs.js';
 import type { TreeManifest } from './tree.js';
 
 export interface PutOptions {
@@ -67,35 +68,79 @@ export interface StoreGcReport {
 }
 
 /**
- * The content-addressed store. Safe for several kiln processes at once: every write goes to
- * a unique temp file in the store, is hashed while written, and is renamed into place only
- * when its digest is right; an existing destination is success.
+ * Blobs and tree manifests, by content. Every write is hashed while it happens and lands only
+ * when its digest is right; every read is verified. Nothing here names where bytes live: a
+ * local folder, memory, or a remote CAS behind the same calls.
  */
-export interface Store {
-  readonly root: string;
+export interface Cas {
   putStream(source: Readable, options?: PutOptions): Promise<PutResult>;
+  /** The bytes of a file of the caller's (its path is read, never kept). */
   putFile(file: string, options?: PutOptions): Promise<PutResult>;
   putBytes(data: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
   has(digest: Digest): Promise<boolean>;
-  /** Where the blob lives (read-only; use only after `has`). */
-  blobPath(digest: Digest): string;
+  /** The size of a blob the store holds; undefined when absent. */
+  sizeOf(digest: Digest): Promise<number | undefined>;
+  /** Which of `digests` the store lacks, in one call: a remote CAS answers in one round trip. */
+  findMissing(digests: readonly Digest[]): Promise<Digest[]>;
   /** A stream of the blob, verified while read: errors with KILN_STORE_CORRUPT at the end if it does not match. */
   openBlob(digest: Digest): Readable;
+  /**
+   * The blob for reads at any offset (a zip's central directory, a tar's members out of order).
+   * Bytes were verified when they entered this store; ranges are not re-hashed.
+   */
+  openRandomAccess(digest: Digest): Promise<RandomAccessBlob>;
   /** A small blob (manifests, records), verified. Throws KILN_STORE_MISSING when absent. */
   readBlob(digest: Digest): Promise<Buffer>;
   putTree(manifest: TreeManifest): Promise<Digest>;
   readTree(digest: Digest): Promise<TreeManifest>;
+}
+
+/** A blob opened for random access; `close()` when done. */
+export interface RandomAccessBlob {
+  readonly size: number;
+  /** Bytes `[start, end)` as a stream. */
+  stream(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+/** What a step's action key gave: only successful runs are recorded. */
+export interface ActionCache {
+  /** undefined on a miss, or when anything the record points at is gone or corrupt. */
   getAction(key: Digest): Promise<ActionRecord | undefined>;
   putAction(key: Digest, record: ActionRecord): Promise<void>;
-  /**
-   * Named pointers kept as GC roots, e.g. ref('integrity', 'sha512-…') → the blob fetched
-   * for that SRI, so a second fetch of a pinned input needs no network.
-   */
-  getRef(namespace: string, name: string): Promise<Digest | undefined>;
-  setRef(namespace: string, name: string, digest: Digest): Promise<void>;
+}
+
+/**
+ * Named pointers kept as GC roots, e.g. ref(REF.integrity, 'sha512-…') → the blob fetched
+ * for that SRI, so a second fetch of a pinned input needs no network.
+ */
+export interface Refs {
+  getRef(namespace: RefNamespace, name: string): Promise<Digest | undefined>;
+  setRef(namespace: RefNamespace, name: string, digest: Digest): Promise<void>;
+}
+
+/** Upkeep of a store kiln owns. */
+export interface Maintenance {
   stats(): Promise<StoreStats>;
   verify(): Promise<StoreVerifyReport>;
   gc(options?: StoreGcOptions): Promise<StoreGcReport>;
+}
+
+/**
+ * What a build needs of a store: its content, its action cache and its refs, three
+ * capabilities that a caller may hold apart (a function that only reads blobs takes a `Cas`).
+ */
+export type Store = Cas & ActionCache & Refs;
+
+/**
+ * The store on this machine's disk. Safe for several kiln processes at once: every write goes
+ * to a unique temp file in the store, is hashed while written, and is renamed into place only
+ * when its digest is right; an existing destination is success.
+ */
+export interface LocalStore extends Store {
+  /** The folder, for messages and `kiln cache stats`; nothing outside the store opens files in it. */
+  readonly root: string;
+  readonly maintenance: Maintenance;
 }
 
 export interface StoreOptions {

@@ -26,8 +26,3 @@ export function sha256Digest(data: string | Uint8Array): Digest {
 
 /** Read size for hashing files: Node's hashing reaches OpenSSL's speed only with ~1 MiB chunks. */
 export const HASH_CHUNK_BYTES = 1 << 20;
-
-/** The SRI string (`sha256-<base64>`) of a sha256 given as hex: how kiln pins what apt, dpkg and trees report in hex. */
-export function sriFromSha256Hex(hex: string): string {
-  return `sha256-${Buffer.from(hex, 'hex').toString('base64')}`;
-}

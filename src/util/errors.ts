@@ -10,12 +10,22 @@ export interface SourceLocation {
   column?: number;
 }
 
+/**
+ * A resource budget that refused input: its name as documented (docs/security.md, "Budgets")
+ * and its limit. Set on every error raised because a budget ran out.
+ */
+export interface Budget {
+  name: string;
+  limit: number;
+}
+
 export interface KilnErrorOptions {
   cause?: unknown;
   hint?: string;
   expected?: string;
   found?: string;
   where?: SourceLocation;
+  budget?: Budget;
 }
 
 export abstract class KilnError extends Error {
@@ -26,6 +36,7 @@ export abstract class KilnError extends Error {
   readonly expected?: string;
   readonly found?: string;
   readonly where?: SourceLocation;
+  readonly budget?: Budget;
 
   constructor(message: string, options: KilnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -34,6 +45,7 @@ export abstract class KilnError extends Error {
     this.expected = options.expected;
     this.found = options.found;
     this.where = options.where;
+    this.budget = options.budget;
   }
 
   /** `file:line:col: message` when a location is known. */
@@ -50,6 +62,7 @@ export abstract class KilnError extends Error {
       ...(this.hint && { hint: this.hint }),
       ...(this.expected && { expected: this.expected }),
       ...(this.found && { found: this.found }),
+      ...(this.budget && { budget: this.budget }),
     };
   }
 }

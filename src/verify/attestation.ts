@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import type { Bundle } from '@sigstore/bundle';
 import { envelopeFromJSON, PREDICATE_SLSA_PROVENANCE_V1, UNSIGNED_STATEMENTS_FORMAT, type DsseEnvelope } from '../attest/index.js';
 import { isKilnError, type SourceLocation } from '../util/errors.js';
+import { BUDGET_NAMES, MAX_ATTESTATION_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { VerifyError } from './errors.js';
 import { sigstore } from './sigstore.js';
 
@@ -17,22 +19,30 @@ const SIGSTORE_BUNDLE_MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\.v
  *   otherwise a key-based bundle (kiln's own form, a publicKey hint), whose envelope is checked
  *   with `--key` like a plain one.
  */
-export type Attestation =
+export type Attestation = (
   | { kind: 'dsse'; file: string; envelopes: DsseEnvelope[]; lines: number[] }
-  | { kind: 'sigstore'; file: string; bundle: Bundle; envelope: DsseEnvelope; keyless: boolean };
+  | { kind: 'sigstore'; file: string; bundle: Bundle; envelope: DsseEnvelope; keyless: boolean }
+) & {
+  /**
+   * Lowercase hex sha256 of the file's bytes: how a rebuild verdict names the provenance it
+   * was made from (VSA inputAttestations), and how `kiln verify --rebuilds` ties it back.
+   */
+  sha256: string;
+};
 
 /** Reads and parses an attestation file (see parseAttestationFile). */
 export async function readAttestationFile(file: string): Promise<Attestation> {
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFileBounded(file, MAX_ATTESTATION_BYTES);
   } catch (err) {
     throw new VerifyError('KILN_VERIFY_UNREADABLE', `cannot read attestation ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       where: { file },
       cause: err,
     });
   }
-  return parseAttestationFile(text, file);
+  if (bytes === undefined) throw attestationTooLarge(file);
+  return parseAttestationFile(bytes, file);
 }
 
 /**
@@ -41,7 +51,14 @@ export async function readAttestationFile(file: string): Promise<Attestation> {
  * the SLSA provenance bundle is taken). Pure; `file` only names the source in errors.
  * Throws VerifyError KILN_VERIFY_BAD_ATTESTATION with file:line.
  */
-export function parseAttestationFile(text: string, file: string): Attestation {
+export function parseAttestationFile(input: string | Uint8Array, file: string): Attestation {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length > MAX_ATTESTATION_BYTES) throw attestationTooLarge(file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { ...parseAttestationText(bytes.toString('utf8'), file), sha256 };
+}
+
+function parseAttestationText(text: string, file: string): DistributiveOmit<Attestation, 'sha256'> {
   const whole = tryJSON(text);
   if (whole.ok) return fromDocument(whole.value, text, file);
   const lines = text.split('\n');
@@ -72,7 +89,16 @@ export function parseAttestationFile(text: string, file: string): Attestation {
   return { kind: 'dsse', file, envelopes, lines: at };
 }
 
-function fromDocument(value: unknown, text: string, file: string): Attestation {
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function attestationTooLarge(file: string): VerifyError {
+  return new VerifyError('KILN_VERIFY_TOO_LARGE', `attestation ${file} is larger than ${MAX_ATTESTATION_BYTES} bytes (budget ${BUDGET_NAMES.attestation})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.attestation, limit: MAX_ATTESTATION_BYTES },
+  });
+}
+
+function fromDocument(value: unknown, text: string, file: string): DistributiveOmit<Attestation, 'sha256'> {
   if (isRecord(value) && typeof value.mediaType === 'string' && SIGSTORE_BUNDLE_MEDIA_TYPE.test(value.mediaType)) {
     return fromBundle(value, file);
   }
@@ -97,7 +123,7 @@ function fromDocument(value: unknown, text: string, file: string): Attestation {
   });
 }
 
-function fromBundle(json: Record<string, unknown>, file: string): Attestation {
+function fromBundle(json: Record<string, unknown>, file: string): DistributiveOmit<Attestation, 'sha256'> {
   let bundle: Bundle;
   try {
     bundle = sigstore().bundle.bundleFromJSON(json);

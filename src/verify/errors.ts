@@ -9,6 +9,8 @@ export type VerifyErrorCode =
   | 'KILN_VERIFY_NO_ARTIFACT'
   /** An artifact, attestation, policy, key or trusted root file cannot be read. */
   | 'KILN_VERIFY_UNREADABLE'
+  /** A policy or attestation file larger than its size budget (docs/security.md, "Budgets"). */
+  | 'KILN_VERIFY_TOO_LARGE'
   /** The attestation file is neither a DSSE envelope, a .intoto.jsonl, nor a Sigstore bundle. */
   | 'KILN_VERIFY_BAD_ATTESTATION'
   /** The policy file is not valid YAML or does not match schemas/policy.schema.json. */

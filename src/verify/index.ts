@@ -5,19 +5,25 @@ export type { HashedArtifact } from './artifact.js';
 export { parseAttestationFile, readAttestationFile } from './attestation.js';
 export type { Attestation } from './attestation.js';
 export { evaluatePolicy, parsePolicy, readPolicy } from './policy.js';
-export type { Policy, PolicyContext, PolicyRule, RuleResult } from './policy.js';
-export { assertKeylessOptions, parseTrustedRoot, readTrustedRoot, verifyKeylessBundle } from './keyless.js';
+export type { AllowedRebuilder, Policy, PolicyContext, PolicyRule, RuleResult } from './policy.js';
+export { assertKeylessOptions, isAnchoredPattern, parseTrustedRoot, readTrustedRoot, verifyKeylessBundle } from './keyless.js';
+export { loadProvenanceTrust } from './trust.js';
+export type { ProvenanceTrust, TrustOptions } from './trust.js';
 export type { CertificateSigner, KeylessOptions, KeylessResult, TrustMaterial } from './keyless.js';
 export {
   BUILD_TYPE_GITHUB_ACTIONS_WORKFLOW_V1,
   KNOWN_BUILD_TYPES,
+  checkSubjectNames,
   isPinned,
+  SIGNATURE_NOT_CHECKED,
   subjectMatches,
   verifyProvenance,
+  verifyProvenanceAttestation,
 } from './verify.js';
 export type { VerifyCheck, VerifyInput, VerifyReport, VerifySigner } from './verify.js';
-export { formatInspection, inspectAttestation } from './inspect.js';
+export { inspectAttestation } from './inspect.js';
 export type { InspectedEnvelope, Inspection, InspectOptions, SignatureStatus } from './inspect.js';
-export { INSPECT_USAGE, VERIFY_USAGE, formatReport, runInspectCommand, runVerifyCommand } from './command.js';
-export { verifyRebuilds } from './rebuilds.js';
-export type { RebuildsInput } from './rebuilds.js';
+export { inspect, verify } from './files.js';
+export type { InspectFileOptions, VerifyOptions, VerifyResult } from './files.js';
+export { CLOCK_SKEW_MS, rebuiltProvenance, timeVerifiedProblem, verifyRebuilds } from './rebuilds.js';
+export type { RebuildsInput, RebuiltProvenance } from './rebuilds.js';

@@ -1,6 +1,5 @@
 import type { TrustMaterial } from '@sigstore/verify';
-import { parse as parseYaml } from 'yaml';
-import { decodePayload, verifyEnvelopeSignatures, type DigestSet, type DsseEnvelope, type TrustedKey } from '../attest/index.js';
+import { decodePayload, recipeHeader, verifyEnvelopeSignatures, type DigestSet, type DsseEnvelope, type TrustedKey } from '../attest/index.js';
 import type { Attestation } from './attestation.js';
 import { sigstore } from './sigstore.js';
 
@@ -174,78 +173,6 @@ function signatureStatus(envelope: DsseEnvelope, keys: TrustedKey[] | undefined)
     const key = keys.find((k) => valid.includes(k.keyid));
     return key ? { keyid: s.keyid, status: 'trusted' as const, key: key.label } : { keyid: s.keyid, status: 'not-trusted' as const };
   });
-}
-
-/** A readable, plain-text summary (no colour: it is often piped). */
-export function formatInspection(inspection: Inspection): string {
-  const lines: string[] = [];
-  const n = inspection.envelopes.length;
-  lines.push(`${inspection.file}: ${inspection.kind === 'sigstore' ? 'Sigstore bundle' : n === 1 ? 'DSSE envelope' : `${n} DSSE envelopes`}`);
-  inspection.envelopes.forEach((e, i) => {
-    if (n > 1) lines.push('', `envelope ${i + 1}${e.line !== undefined ? ` (line ${e.line})` : ''}`);
-    const field = (label: string, value: string | undefined) => {
-      if (value !== undefined) lines.push(`  ${label.padEnd(14)}${value}`);
-    };
-    field('payloadType', e.payloadType);
-    if (e.error) {
-      field('error', e.error);
-    } else {
-      field('statement', e.statementType);
-      field('predicate', e.predicateType);
-      field('builder', e.builderId);
-      field('buildType', e.buildType);
-      if (e.recipe) field('recipe', [e.recipe.name, e.recipe.version, e.recipe.digest && `(${e.recipe.digest})`].filter(Boolean).join(' '));
-      if (e.source) {
-        field('source', [e.source.repository, e.source.ref && `@ ${e.source.ref}`].filter(Boolean).join(' '));
-        field('commit', e.source.commit);
-        field('workflow', e.source.workflow);
-      }
-      field('invocation', e.invocationId);
-      field('started', e.startedOn);
-      field('finished', e.finishedOn);
-    }
-    field('logged', e.loggedAt);
-    if (e.certificate) {
-      field('signer', e.certificate.identity ?? '(no identity)');
-      field('issuer', e.certificate.issuer);
-      field('certificate', `${statusText(e.certificate.status)}${e.certificate.reason ? `: ${e.certificate.reason}` : ''}`);
-    }
-    lines.push(`  subjects (${e.subjects.length})`);
-    for (const s of e.subjects) lines.push(`    ${s.name}  ${Object.entries(s.digest).map(([a, v]) => `${a}:${v}`).join(' ')}`);
-    lines.push(`  dependencies (${e.dependencies.length})`);
-    for (const d of e.dependencies.slice(0, 50)) {
-      lines.push(`    ${d.uri ?? d.name ?? '?'}  ${Object.entries(d.digest ?? {}).map(([a, v]) => `${a}:${v}`).join(' ') || '(no digest)'}`);
-    }
-    if (e.dependencies.length > 50) lines.push(`    … ${e.dependencies.length - 50} more (--json lists all)`);
-    lines.push(`  signatures (${e.signatures.length})`);
-    for (const s of e.signatures) lines.push(`    ${s.keyid || '(no keyid)'}  ${statusText(s.status)}${s.key ? ` by ${s.key}` : ''}`);
-  });
-  if (inspection.envelopes.some((e) => e.signatures.some((s) => s.status !== 'trusted'))) {
-    lines.push('', 'claims above are shown as written; `kiln verify` decides whether to trust them');
-  }
-  return lines.join('\n') + '\n';
-}
-
-function statusText(status: SignatureStatus): string {
-  switch (status) {
-    case 'trusted':
-      return 'verified';
-    case 'not-trusted':
-      return 'NOT verified by a trusted key/root';
-    case 'unchecked':
-      return 'not checked (no --key / --trusted-root)';
-  }
-}
-
-/** The recipe's `name` and `version`, read leniently from its embedded text (display only). */
-function recipeHeader(content: string | undefined): { name?: string; version?: string } {
-  if (content === undefined) return {};
-  try {
-    const doc = record(parseYaml(content, { maxAliasCount: 100 }));
-    return { ...(str(doc.name) && { name: str(doc.name)! }), ...(str(doc.version) && { version: str(doc.version)! }) };
-  } catch {
-    return {};
-  }
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -85,6 +85,35 @@ export function assertKeylessOptions(options: KeylessOptions): void {
   if (certificateIdentityRegexp !== undefined) identityPattern(certificateIdentityRegexp);
 }
 
+/**
+ * True when a regexp can only match a whole identity: it starts with `^`, ends with an
+ * unescaped `$`, and has no `|` outside a group or class (`^a|b$` matches "…b"). cosign
+ * matches `--certificate-identity-regexp` anywhere in the SAN, as kiln does; an unanchored
+ * pattern such as `github.com/org/repo/` also accepts `https://github.com/evil/x?github.com/org/repo/`
+ * or a workflow on any branch, so the CLI warns about it. Pure and conservative: a pattern
+ * it cannot prove anchored is reported as not anchored.
+ */
+export function isAnchoredPattern(source: string): boolean {
+  if (!source.startsWith('^') || !source.endsWith('$')) return false;
+  let depth = 0;
+  let inClass = false;
+  for (let i = 1; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      if (i === source.length - 2) return false; // the final `$` is escaped: a literal dollar
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return false;
+  }
+  return !inClass && depth === 0;
+}
+
 function identityPattern(source: string): RegExp {
   try {
     return new RegExp(source, 'u');

@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 import type { SourceLocation } from '../util/errors.js';
+import { BUDGET_NAMES, isOverBytes, MAX_POLICY_BYTES } from '../util/limits.js';
+import { readFileBounded } from '../util/read-bounded.js';
+import { parseYamlDocument } from '../util/yaml.js';
 import { readSchemaText } from '../util/schema.js';
 import { VerifyError } from './errors.js';
 
@@ -24,8 +26,14 @@ export interface Policy {
   description?: string;
   rules: PolicyRule[];
   /** Rebuild verdicts required (see verifyRebuilds). */
-  rebuilds?: { minimum: number; rebuilders?: string[] };
+  rebuilds?: { minimum: number; rebuilders?: AllowedRebuilder[] };
 }
+
+/**
+ * A rebuilder whose verdicts count: a verifier id (any trusted rebuilder key may sign for it),
+ * or a (verifier id, key fingerprint) pair, the only key that may sign for that id.
+ */
+export type AllowedRebuilder = string | { id: string; key: string };
 
 /** The variables a rule sees. Plain JSON data; nothing a rule can call reaches the outside. */
 export interface PolicyContext {
@@ -43,16 +51,17 @@ export interface RuleResult {
 
 /** Reads and parses a policy file (see parsePolicy). */
 export async function readPolicy(file: string): Promise<Policy> {
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFileBounded(file, MAX_POLICY_BYTES);
   } catch (err) {
     throw new VerifyError('KILN_VERIFY_UNREADABLE', `cannot read policy ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
       where: { file },
       cause: err,
     });
   }
-  return parsePolicy(text, file);
+  if (bytes === undefined) throw policyTooLarge(file);
+  return parsePolicy(bytes.toString('utf8'), file);
 }
 
 /**
@@ -62,14 +71,17 @@ export async function readPolicy(file: string): Promise<Policy> {
  * whose expression does not compile or can never be a boolean.
  */
 export function parsePolicy(text: string, file: string): Policy {
+  if (isOverBytes(text, MAX_POLICY_BYTES)) throw policyTooLarge(file);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const { doc, duplicate, collectionKey } = parseYamlDocument(text, { lineCounter });
   const at = (offset: number): SourceLocation => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, column: col };
   };
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw new VerifyError('KILN_VERIFY_BAD_POLICY', `invalid YAML: ${problem.message.split('\n')[0]}`, { where: at(problem.pos[0]) });
+  if (duplicate) throw new VerifyError('KILN_VERIFY_BAD_POLICY', `invalid YAML: duplicate key "${duplicate.key}"`, { where: at(duplicate.offset) });
+  if (collectionKey) throw new VerifyError('KILN_VERIFY_BAD_POLICY', 'invalid YAML: a mapping key must be plain text, not a list or mapping', { where: at(collectionKey.offset) });
   let data: unknown;
   try {
     // A policy is small: aliases may not expand into a billion laughs.
@@ -112,6 +124,13 @@ export function parsePolicy(text: string, file: string): Policy {
     return { name: rule.name, ...(rule.description !== undefined && { description: rule.description }), expr: rule.expr, where, program };
   });
   return { kiln: 1, file, ...(raw.description !== undefined && { description: raw.description }), rules, ...(raw.rebuilds && { rebuilds: raw.rebuilds }) };
+}
+
+function policyTooLarge(file: string): VerifyError {
+  return new VerifyError('KILN_VERIFY_TOO_LARGE', `policy ${file} is larger than ${MAX_POLICY_BYTES} bytes (budget ${BUDGET_NAMES.policy})`, {
+    where: { file },
+    budget: { name: BUDGET_NAMES.policy, limit: MAX_POLICY_BYTES },
+  });
 }
 
 /**

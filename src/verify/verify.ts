@@ -1,8 +1,8 @@
 import {
   BUILD_TYPE_KILN_RECIPE_V1,
+  decodePayload,
   PAYLOAD_TYPE_INTOTO,
   PREDICATE_SLSA_PROVENANCE_V1,
-  STATEMENT_TYPE_V1,
   statementFromPayload,
   verifyEnvelopeSignatures,
   type DsseEnvelope,
@@ -10,6 +10,7 @@ import {
   type TrustedKey,
 } from '../attest/index.js';
 import { isKilnError } from '../util/errors.js';
+import { relativePathProblem } from '../util/relative-path.js';
 import type { HashedArtifact } from './artifact.js';
 import type { Attestation } from './attestation.js';
 import { VerifyError } from './errors.js';
@@ -56,6 +57,12 @@ export interface VerifyInput {
   keyless?: KeylessOptions & { trustMaterial: TrustMaterial };
   /** Overrides KNOWN_BUILD_TYPES. */
   buildTypes?: readonly string[];
+  /**
+   * Insecure, for `kiln rebuild --insecure-ignore-signature` only: no signature is checked,
+   * the `signature` check fails as "not checked" (so the report never passes) and the
+   * statement checks run on the unauthenticated payload.
+   */
+  ignoreSignature?: boolean;
 }
 
 /**
@@ -68,35 +75,68 @@ export interface VerifyInput {
  */
 export function verifyProvenance(input: VerifyInput): VerifyReport {
   if (input.artifacts.length === 0) throw new VerifyError('KILN_VERIFY_NO_ARTIFACT', 'no artifact to verify');
-  const { attestation } = input;
+  return verifyProvenanceAttestation(input);
+}
+
+/**
+ * The same procedure with no artifact at hand: every check but `subject:<artifact>`. What
+ * `kiln rebuild` runs before any step, so a rebuild starts only from provenance that `kiln
+ * verify` would accept from the same keys or identity (one code path for both).
+ */
+export function verifyProvenanceAttestation(input: Omit<VerifyInput, 'artifacts'> & { artifacts?: HashedArtifact[] }): VerifyReport {
+  const full: VerifyInput = { ...input, artifacts: input.artifacts ?? [] };
+  const { attestation } = full;
   switch (attestation.kind) {
     case 'dsse': {
-      assertKeys(input.keys, attestation.file);
+      if (!full.ignoreSignature) assertKeys(full.keys, attestation.file);
       let best: VerifyReport | undefined;
       for (let i = 0; i < attestation.envelopes.length; i++) {
-        const report = { ...verifyKeyed(attestation.envelopes[i]!, input), line: attestation.lines[i]! };
+        const envelope = attestation.envelopes[i]!;
+        const report = { ...(full.ignoreSignature ? verifyUnsigned(envelope, full) : verifyKeyed(envelope, full)), line: attestation.lines[i]! };
         if (report.passed) return report;
         if (!best || score(report) > score(best)) best = report;
       }
       return best!;
     }
     case 'sigstore': {
+      if (full.ignoreSignature) return verifyUnsigned(attestation.envelope, full);
       if (!attestation.keyless) {
         // kiln's key-based bundle: the envelope inside is checked with --key like a plain one.
-        assertKeys(input.keys, attestation.file);
-        return verifyKeyed(attestation.envelope, input);
+        assertKeys(full.keys, attestation.file);
+        return verifyKeyed(attestation.envelope, full);
       }
-      if (!input.keyless) {
+      if (!full.keyless) {
         throw new VerifyError('KILN_VERIFY_NO_TRUST', `${attestation.file} is a keyless Sigstore bundle: it needs --trusted-root and the expected signer`, {
           hint: 'give --trusted-root trusted_root.json --certificate-identity … --certificate-oidc-issuer …',
         });
       }
-      const result = verifyKeylessBundle(attestation.bundle, input.keyless.trustMaterial, input.keyless);
+      const result = verifyKeylessBundle(attestation.bundle, full.keyless.trustMaterial, full.keyless);
       const signer: VerifySigner | undefined = result.signer && { kind: 'certificate', ...result.signer };
       if (!result.payload) return { passed: false, checks: result.checks, ...(signer && { signer }) };
-      return verifyStatement(result.checks, attestation.envelope.payloadType, result.payload, input, signer);
+      return verifyStatement(result.checks, attestation.envelope.payloadType, result.payload, full, signer);
     }
   }
+}
+
+/** The reason the `signature` check carries when it was skipped on purpose. */
+export const SIGNATURE_NOT_CHECKED = 'NOT CHECKED (--insecure-ignore-signature): anyone could have written this provenance';
+
+/**
+ * No signature checked (the caller asked, insecurely): the `signature` check fails with
+ * SIGNATURE_NOT_CHECKED, so the report never passes, and the statement checks still run on
+ * the unauthenticated payload so the caller learns what else is wrong.
+ */
+function verifyUnsigned(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
+  const checks: Check[] = [{ name: 'signature', passed: false, reason: SIGNATURE_NOT_CHECKED }];
+  let payload: Buffer;
+  try {
+    payload = decodePayload(envelope);
+  } catch (err) {
+    if (!isKilnError(err)) throw err;
+    checks.push({ name: 'payloadType', passed: false, reason: err.message });
+    return { passed: false, checks };
+  }
+  return verifyStatement(checks, envelope.payloadType, payload, input, undefined);
 }
 
 function assertKeys(keys: TrustedKey[], file: string): void {
@@ -114,7 +154,7 @@ function score(report: VerifyReport): number {
 
 /** Signature by ANY trusted key (DSSE protocol: t = 1), then the statement checks. */
 function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
-  let verified: { payload: Buffer; validKeyids: string[]; checked: number };
+  let verified: ReturnType<typeof verifyEnvelopeSignatures>;
   try {
     verified = verifyEnvelopeSignatures(envelope, input.keys);
   } catch (err) {
@@ -122,11 +162,11 @@ function verifyKeyed(envelope: DsseEnvelope, input: VerifyInput): VerifyReport {
     return { passed: false, checks: [{ name: 'signature', passed: false, reason: err.message }] };
   }
   const trusted = input.keys.filter((k) => verified.validKeyids.includes(k.keyid));
-  // Signatures not accounted for by a trusted key: reported, never counted. The keyid is an
-  // unauthenticated hint, so it only names them.
+  // Signatures no trusted key made: reported, never counted. The keyid is an unauthenticated
+  // hint (empty in cosign's envelopes), so it only names them.
   const others = envelope.signatures
     .map((s, i) => ({ i, keyid: s.keyid }))
-    .filter((s) => !trusted.some((k) => k.keyid === s.keyid))
+    .filter((s) => verified.verifiedBy[s.i] === undefined)
     .map((s) => `signature ${s.i + 1}${s.keyid ? ` (keyid ${s.keyid})` : ''}`);
   if (trusted.length === 0) {
     const reason =
@@ -166,7 +206,7 @@ function verifyStatement(checks: Check[], payloadType: string, payload: Buffer, 
     checks.push({ name: 'statement-type', passed: false, reason: err.message + (err.found ? ` (found ${err.found})` : '') });
     return done();
   }
-  checks.push({ name: 'statement-type', passed: true, reason: STATEMENT_TYPE_V1 });
+  checks.push({ name: 'statement-type', passed: true, reason: statement._type });
 
   if (statement.predicateType !== PREDICATE_SLSA_PROVENANCE_V1) {
     checks.push({ name: 'predicate-type', passed: false, reason: `predicateType is ${statement.predicateType}, expected ${PREDICATE_SLSA_PROVENANCE_V1}` });
@@ -174,10 +214,12 @@ function verifyStatement(checks: Check[], payloadType: string, payload: Buffer, 
   }
   checks.push({ name: 'predicate-type', passed: true, reason: PREDICATE_SLSA_PROVENANCE_V1 });
 
-  for (const artifact of input.artifacts) checks.push(checkSubject(artifact, statement));
-
   const predicate = asRecord(statement.predicate);
   const buildDefinition = asRecord(predicate.buildDefinition);
+  // kiln's buildType makes each subject name a path under the output folder (docs/buildtypes/recipe-v1.md).
+  checks.push(checkSubjectNames(statement.subject, buildDefinition.buildType === BUILD_TYPE_KILN_RECIPE_V1));
+  for (const artifact of input.artifacts) checks.push(checkSubject(artifact, statement));
+
   const builderId = asRecord(asRecord(predicate.runDetails).builder).id;
   checks.push(checkBuilderId(builderId, input.builderId));
 
@@ -217,6 +259,36 @@ export function subjectMatches(digests: HashedArtifact['digests'], subjectDigest
     shared++;
   }
   return shared > 0;
+}
+
+/**
+ * Subject names, one check: no name twice (a rebuilder compares by name, and a repeated name
+ * lets a provenance vouch for two digests under one artifact), and, where names are paths
+ * (`paths`, kiln's buildType), every name a normalized relative path (relativePathProblem).
+ * Other builders' unnamed subjects and `_` (in-toto: "name not meaningful") are not compared.
+ */
+export function checkSubjectNames(subjects: ReadonlyArray<{ name?: string }>, paths: boolean): Check {
+  const name = 'subject-names';
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  const problems: string[] = [];
+  subjects.forEach((s, i) => {
+    if (typeof s.name !== 'string') {
+      if (paths) problems.push(`subject ${i + 1} has no name`);
+      return;
+    }
+    if (paths) {
+      const problem = relativePathProblem(s.name);
+      if (problem) problems.push(`subject ${JSON.stringify(s.name)} ${problem}`);
+    } else if (s.name === '_') {
+      return;
+    }
+    if (seen.has(s.name)) repeated.add(s.name);
+    seen.add(s.name);
+  });
+  if (repeated.size > 0) problems.unshift(`subject name${repeated.size === 1 ? '' : 's'} repeated: ${[...repeated].slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${repeated.size > 5 ? ', …' : ''}`);
+  if (problems.length > 0) return { name, passed: false, reason: problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; … ${problems.length - 5} more` : '') };
+  return { name, passed: true, reason: `${subjects.length} subject${subjects.length === 1 ? '' : 's'}, ${paths ? 'each a relative path, ' : ''}no name repeated` };
 }
 
 function checkSubject(artifact: HashedArtifact, statement: Statement): Check {

@@ -10,7 +10,8 @@ import { canonicalGzipHeader } from '../../src/archive/gzip.js';
 import { normalizeTree } from '../../src/archive/normalize.js';
 import { TREE_FORMAT, type TreeManifest } from '../../src/store/tree.js';
 import { buildTar, tempEntries, type TarSpec } from '../helpers/archives.js';
-import { makeTempDir } from '../helpers/index.js';
+import { ArchiveError } from '../../src/archive/errors.js';
+import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 import { createMemoryStore, type MemoryStore } from '../helpers/memory-store.js';
 
 const SDE = 1_700_000_000;
@@ -203,5 +204,55 @@ canonicalGzipHeaderSuite('waits for more bytes when the header is incomplete, th
   assert.throws(() => canonicalGzipHeader(Buffer.from('not a gzip header')));
 });
 
+/** Runs `fn` with the OS temp folder pointed at a fresh folder; returns what `fn` left in it. */
+async function leftInTemp(fn: () => Promise<void>): Promise<string[]> {
+  const { dir, cleanup } = await makeTempDir();
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    await fn();
+    return await readdir(dir);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await cleanup();
+  }
+}
+
+const budget = suite('normalizeTree: maxDecompressedBytes');
+const MiB = 1024 * 1024;
+
+budget('refuses a small .tar.gz of zeros that expands past the budget, naming budget, step and file; the temp folder is left empty', async () => {
+  const store = createMemoryStore();
+  const bomb = gzipSync(await buildTar([{ name: 'zeros', body: Buffer.alloc(8 * MiB) }]), { level: 9 });
+  assert.ok(bomb.length < 64 * 1024, `a small archive (${bomb.length} bytes)`);
+  const manifest = await treeOf(store, { 'dist/bomb.tar.gz': bomb });
+  const left = await leftInTemp(async () => {
+    const err = await rejectsWithCode<ArchiveError>(() => normalizeTree(store, manifest, { sourceDateEpoch: SDE, maxDecompressedBytes: MiB, label: 'pack' }), 'KILN_ARCHIVE_TOO_LARGE');
+    assert.instance(err, ArchiveError);
+    assert.equal(err.budget, { name: 'limits.decompressedBytes', limit: MiB });
+    assert.is(err.entry, 'dist/bomb.tar.gz');
+    assert.is(err.label, 'pack');
+    assert.match(err.message, /step "pack".*dist\/bomb\.tar\.gz.*limits\.decompressedBytes/);
+  });
+  assert.equal(left, []);
+});
+
+budget('counts a gzip of plain data too: decompressing it costs CPU even when nothing is written', async () => {
+  const store = createMemoryStore();
+  const manifest = await treeOf(store, { 'zeros.gz': gzipSync(Buffer.alloc(4 * MiB)) });
+  const err = await rejectsWithCode<ArchiveError>(() => normalizeTree(store, manifest, { sourceDateEpoch: SDE, maxDecompressedBytes: MiB }), 'KILN_ARCHIVE_TOO_LARGE');
+  assert.is(err.budget?.name, 'limits.decompressedBytes');
+});
+
+budget('an archive that decompresses to exactly the budget is normalized', async () => {
+  const store = createMemoryStore();
+  const inner = await buildTar(messyA);
+  const manifest = await treeOf(store, { 'a.tar.gz': gzipSync(inner) });
+  const result = await normalizeTree(store, manifest, { sourceDateEpoch: SDE, maxDecompressedBytes: inner.length });
+  assert.equal(result.rewritten, ['a.tar.gz']);
+});
+
 normalizeTreeSuite.run();
+budget.run();
 canonicalGzipHeaderSuite.run();

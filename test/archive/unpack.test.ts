@@ -149,6 +149,18 @@ unpackArchiveSuite('.deb without a data.tar member is corrupt; an unknown payloa
   assert.is(store.trees.size, 0);
 });
 
+unpackArchiveSuite('.deb cut off right after its data member\'s header is corrupt, not a hang (found by the property tests)', async () => {
+  const store = createMemoryStore();
+  for (const dataName of ['data.tar.gz', 'data.tar', 'data.tar.xz']) {
+    const deb = await buildDeb(gzip(await payload()), dataName);
+    // Everything up to the end of the data member's 60-byte header; its body never comes.
+    const cut = deb.subarray(0, deb.indexOf(Buffer.from(dataName)) + 60);
+    const { digest } = await store.putBytes(cut);
+    await rejectsWithCode(() => unpackArchive(store, digest, { label: 'd' }), 'KILN_ARCHIVE_CORRUPT');
+  }
+  assert.is(store.trees.size, 0);
+});
+
 unpackArchiveSuite('links: any unpacks a root filesystem with absolute links and device nodes', async () => {
   const rootfs = gzip(
     await buildTar([

@@ -108,6 +108,15 @@ verifySuite('reports each trusted key that signed, once, and counts every signat
   const result = verifyEnvelopeSignatures(envelope, keys);
   assert.equal(result.validKeyids.sort(), [sa.keyid, sb.keyid].sort());
   assert.is(result.checked, 3);
+  assert.equal(result.verifiedBy, [sa.keyid, sb.keyid, sa.keyid], 'each signature is attributed to the key that made it');
+});
+
+verifySuite('attributes a signature by what verifies it, not by its keyid (cosign writes none)', () => {
+  const pair = generateKeyPair('ecdsa-p256');
+  const envelope = signEnvelope(Buffer.from('m'), PAYLOAD_TYPE_INTOTO, [createSigner(pair.privateKeyPem)]);
+  const unlabelled = { ...envelope, signatures: [{ keyid: '', sig: envelope.signatures[0]!.sig }, { keyid: '', sig: Buffer.alloc(64, 1).toString('base64') }] };
+  const key = loadTrustedKey(pair.publicKeyPem, 'k');
+  assert.equal(verifyEnvelopeSignatures(unlabelled, [key]).verifiedBy, [key.keyid, undefined]);
 });
 
 verifySuite('does not trust the keyid: a signature under a foreign keyid still verifies, a forged keyid does not help', () => {

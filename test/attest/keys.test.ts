@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import {
   createSigner,
   generateKeyPair,
+  keygen,
   loadTrustedKey,
   readSigner,
   readTrustedKey,
@@ -203,6 +204,32 @@ read('names a missing key file', async () => {
 gen.run();
 signer.run();
 trusted.run();
+const gen1 = suite('keygen');
+
+gen1('writes a pair (ed25519 by default) and returns the key id its signatures carry', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const key = await keygen({ out: join(dir, 'release') });
+    assert.is(key.algorithm, 'ed25519');
+    assert.is(key.keyid, (await readTrustedKey(join(dir, 'release.pub'))).keyid);
+    assert.equal([key.privateKeyFile, key.publicKeyFile], [join(dir, 'release.key'), join(dir, 'release.pub')]);
+    assert.is((await keygen({ out: join(dir, 'ec'), type: 'ecdsa-p256' })).algorithm, 'ecdsa-p256');
+  } finally {
+    await cleanup();
+  }
+});
+
+gen1('refuses an algorithm it does not make, writing nothing', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    await rejectsWithCode(() => keygen({ out: join(dir, 'k'), type: 'rsa' as KeyAlgorithm }), 'KILN_ATTEST_UNSUPPORTED_KEY');
+    assert.equal(await readdir(dir), []);
+  } finally {
+    await cleanup();
+  }
+});
+
 fp.run();
 write.run();
 read.run();
+gen1.run();

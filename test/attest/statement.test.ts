@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeStatement, statementFromPayload, STATEMENT_TYPE_V1, assertDigestSet } from '../../src/attest/index.js';
+import { makeStatement, statementFromPayload, STATEMENT_TYPE_V01, STATEMENT_TYPE_V1, assertDigestSet } from '../../src/attest/index.js';
 import { throwsWithCode } from '../helpers/index.js';
 
 const HEX = 'a'.repeat(64);
@@ -25,10 +25,19 @@ parse('accepts a subject without a name and unknown digest algorithms unchecked'
   assert.equal(statementFromPayload(bytes(s)), s);
 });
 
-parse('rejects an in-toto Statement v0.1 with its own code', () => {
-  const s = { _type: 'https://in-toto.io/Statement/v0.1', subject: [{ name: 'a', digest: { sha256: HEX } }], predicateType: 'p', predicate: {} };
+parse('reads an in-toto Statement v0.1 (what cosign attest-blob writes) as found', () => {
+  const s = { _type: STATEMENT_TYPE_V01, subject: [{ name: 'a', digest: { sha256: HEX } }], predicateType: 'p', predicate: {} };
+  assert.equal(statementFromPayload(bytes(s)), s);
+});
+
+parse('checks a v0.1 statement by the same rules (a subject without digest is refused)', () => {
+  throwsWithCode(() => statementFromPayload(bytes({ _type: STATEMENT_TYPE_V01, subject: [{ name: 'a' }], predicateType: 'p' })), 'KILN_ATTEST_BAD_STATEMENT');
+});
+
+parse('rejects any other _type with its own code', () => {
+  const s = { _type: 'https://in-toto.io/Statement/v2', subject: [{ name: 'a', digest: { sha256: HEX } }], predicateType: 'p', predicate: {} };
   const err = throwsWithCode<{ found?: string }>(() => statementFromPayload(bytes(s)), 'KILN_ATTEST_STATEMENT_VERSION');
-  assert.is(err.found, 'https://in-toto.io/Statement/v0.1');
+  assert.is(err.found, 'https://in-toto.io/Statement/v2');
 });
 
 parse('rejects a payload without _type as another version', () => {

@@ -136,7 +136,7 @@ executor('prepareImage hands a tree to the engine with the mtime its action will
   const engine = { ...fake, prepareImage: (image: unknown, options: { mtime: number }) => void seen.push([image, options.mtime]) };
   const tree = `sha256:${'c'.repeat(64)}` as const;
   const abort = new AbortController();
-  const ex = createExecutor({ store, engine: async () => engine, reporter: () => {}, signal: abort.signal });
+  const ex = createExecutor({ store, engine: async () => engine, reporter: () => {}, signal: abort.signal, maxDecompressedBytes: 1 << 30 });
   ex.prepareImage(tree, 1700000000);
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(seen, [[{ kind: 'tree', tree }, 1700000000]]);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadVariations, parseVariations, selectVariations, toBuildVariation, unavailableReason } from '../../src/check/index.js';
+import { loadVariations, parseVariations, selectVariations, toBuildVariation, variationMethod, unavailableReason } from '../../src/check/index.js';
 import { repoRoot, throwsWithCode } from '../helpers/index.js';
 
 const bundled = () => readFile(join(repoRoot(), 'sandbox', 'variations.yaml'), 'utf8');
@@ -65,9 +65,33 @@ combine('applies every setting at once, with the random path segment filled in',
   assert.is(v.tmpfs, true);
 });
 
-combine('time alone changes no setting', async () => {
+combine('time alone asks only for a shifted clock, with the library to inject when there is one', async () => {
   const set = await loadVariations();
-  assert.equal(toBuildVariation(selectVariations(set, ['time']), 'x'), {});
+  assert.equal(toBuildVariation(selectVariations(set, ['time']), 'x'), { clock: { offsetSeconds: 32253197 } });
+  const library = { digest: `sha256:${'1'.repeat(64)}` as const, size: 3 };
+  assert.equal(toBuildVariation(selectVariations(set, ['time']), 'x', { memoryMounts: false, faketimeLibrary: library }), { clock: { offsetSeconds: 32253197, library } });
+});
+
+combine('fileordering puts mounts in memory only on an engine that can; its method says which', async () => {
+  const set = await loadVariations();
+  const fileordering = selectVariations(set, ['fileordering']);
+  assert.equal(toBuildVariation(fileordering, 'x', { memoryMounts: true }), { tmpfs: true, mountsInMemory: true });
+  assert.equal(toBuildVariation(fileordering, 'x', { memoryMounts: false }), { tmpfs: true });
+  assert.is(variationMethod(fileordering[0]!, { memoryMounts: true }).method, 'tmpfs-scratch+tmpfs-mounts');
+  const without = variationMethod(fileordering[0]!, { memoryMounts: false });
+  assert.is(without.method, 'tmpfs-scratch');
+  assert.match(without.detail ?? '', /cannot place mounts in memory/);
+});
+
+combine('time\'s method is libfaketime only where an image took it', async () => {
+  const time = selectVariations(await loadVariations(), ['time'])[0]!;
+  const took = variationMethod(time, { memoryMounts: true }, {
+    toolchain: { method: 'libfaketime', source: 'injected', library: '/kiln/check/libfaketime.so.1', offsetSeconds: 32253197 },
+    base: { method: 'none', reason: 'static' },
+  });
+  assert.is(took.method, 'libfaketime+later-run');
+  assert.match(took.detail ?? '', /image base: real clock/);
+  assert.is(variationMethod(time, { memoryMounts: true }, { base: { method: 'none', reason: 'static' } }).method, 'later-run');
 });
 
 const unavailable = suite('unavailableReason');

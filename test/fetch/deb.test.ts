@@ -14,6 +14,23 @@ const INTEGRITY = 'sha256-PT/b6R1GYMhz4UsJLCE/6BwdpjYtqiNusl0BcesQh0Q=';
 
 const aptTemps = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('kiln-apt-')).sort();
 
+/**
+ * Runs `body` with a temp folder of its own as TMPDIR: other processes sharing /tmp (parallel
+ * test runs, other apt fetches) cannot make "nothing was left behind" fail or pass by chance.
+ */
+async function withPrivateTmp(body: () => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await makeTempDir('kiln-deb-tmp-');
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    await body();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await cleanup();
+  }
+}
+
 const DebPurl = suite('debPurl');
 
 DebPurl('percent-encodes the epoch colon and plus signs of the version', () => {
@@ -22,7 +39,7 @@ DebPurl('percent-encodes the epoch colon and plus signs of the version', () => {
 
 const FetchDeb = suite('fetchInput (deb)');
 
-FetchDeb('downloads a pinned package through apt-get and verifies it', async () => {
+FetchDeb('downloads a pinned package through apt-get and verifies it', () => withPrivateTmp(async () => {
   const { dir, cleanup } = await makeTempDir();
   const before = await aptTemps();
   try {
@@ -38,9 +55,9 @@ FetchDeb('downloads a pinned package through apt-get and verifies it', async () 
   } finally {
     await cleanup();
   }
-});
+}));
 
-FetchDeb('a version apt does not know fails with KILN_FETCH_APT and a hint', async () => {
+FetchDeb('a version apt does not know fails with KILN_FETCH_APT and a hint', () => withPrivateTmp(async () => {
   const { dir, cleanup } = await makeTempDir();
   const before = await aptTemps();
   try {
@@ -57,7 +74,7 @@ FetchDeb('a version apt does not know fails with KILN_FETCH_APT and a hint', asy
   } finally {
     await cleanup();
   }
-});
+}));
 
 FetchDeb('refuses a package name apt-get could read as an option', async () => {
   const { dir, cleanup } = await makeTempDir();

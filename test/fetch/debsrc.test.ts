@@ -1,13 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { composeSourceTree, debsrcPurl, fetchInput, parseDsc, planSourceUnpack, sourceDirName } from '../../src/fetch/index.js';
+import { MAX_DSC_BYTES } from '../../src/fetch/debsrc.js';
+import { parseRecipe } from '../../src/recipe/index.js';
 import type { DebsrcInputSpec } from '../../src/recipe/types.js';
 import { createStore } from '../../src/store/index.js';
-import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
+import { makeTempDir, rejectsWithCode, throwsWithCode } from '../helpers/index.js';
 import { listBlobs } from '../store/support.js';
 import { writeSourcePackage } from './debsrc-fixture.js';
 import { sri, where } from './support.js';
@@ -161,8 +164,150 @@ Fetch('refuses a .dsc for another package', async () => {
   }
 });
 
+const Hostile = suite('fetchInput (debsrc): hostile sources');
+
+type Refusal = Error & { code: string; found?: string; expected?: string; budget?: { name: string; limit: number } };
+
+/** Serves `files` (path → bytes) on 127.0.0.1, chunked: no Content-Length, the limit holds while streaming. */
+async function serve(files: Record<string, Buffer | string>): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const body = files[req.url ?? ''];
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'transfer-encoding': 'chunked' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+Hostile('refuses a file URL with a fragment or a query (file:///dev/zero#x.dsc) before reading anything; the schema refuses it too', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: join(dir, 'store') });
+    for (const url of ['file:///dev/zero#x.dsc', 'file:///dev/zero?x.dsc']) {
+      await rejectsWithCode(() => fetchInput(store, spec(url, sri('x')), { recipeDir: dir }), 'KILN_FETCH_UNSUPPORTED');
+    }
+    const recipe = (dsc: string) =>
+      [
+        'kiln: 1', 'name: t', 'sourceDateEpoch: 0',
+        `inputs: { s: { debsrc: hello=1.0-1, dsc: "${dsc}", integrity: "${sri('x')}" } }`,
+        `images: { b: { oci: "r.example/b@sha256:${'0'.repeat(64)}" } }`,
+        'steps: { x: { image: b, inputs: [s], run: "true" } }', 'artifacts: [{ from: x, path: y }]', '',
+      ].join('\n');
+    parseRecipe(recipe('file:///srv/x.dsc'), 'kiln.yaml');
+    const err = throwsWithCode<Refusal & { where?: { line?: number } }>(() => parseRecipe(recipe('file:///dev/zero#x.dsc'), 'kiln.yaml'), 'KILN_RECIPE_INVALID');
+    assert.is(err.where?.line, 4);
+    assert.equal(await listBlobs(store.root), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+Hostile('refuses a .dsc that is not a regular file (a link to /dev/zero)', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    await symlink('/dev/zero', join(dir, 'zero.dsc'));
+    const store = await createStore({ root: join(dir, 'store') });
+    await rejectsWithCode(() => fetchInput(store, spec(`file://${join(dir, 'zero.dsc')}`, sri('x')), { recipeDir: dir }), 'KILN_FETCH_UNSUPPORTED');
+  } finally {
+    await cleanup();
+  }
+});
+
+Hostile('refuses a .dsc past maxDscBytes, local (unread, size not echoed) or served without a length', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  const big = `Source: hello\n${' '.repeat(MAX_DSC_BYTES)}`;
+  const server = await serve({ '/big.dsc': big });
+  try {
+    await writeFile(join(dir, 'big.dsc'), big);
+    const store = await createStore({ root: join(dir, 'store') });
+    const local = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(`file://${join(dir, 'big.dsc')}`, sri(big)), { recipeDir: dir }), 'KILN_FETCH_TOO_LARGE');
+    assert.equal(local.budget, { name: 'maxDscBytes', limit: MAX_DSC_BYTES });
+    assert.is(local.found, undefined);
+    const remote = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(`${server.url}/big.dsc`, sri(big)), { recipeDir: dir }), 'KILN_FETCH_TOO_LARGE');
+    assert.is(remote.budget?.name, 'maxDscBytes');
+    assert.equal(await listBlobs(store.root), []);
+  } finally {
+    await server.close();
+    await cleanup();
+  }
+});
+
+Hostile('checks a listed file\'s size before reading it: a 64 GiB sparse file is refused at once', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const pkg = await writeSourcePackage(dir);
+    // Sparse: no disk used; reading it would take minutes, sizing it takes a stat.
+    await truncate(join(dir, 'hello_1.0.orig.tar.gz'), 64 * 1024 ** 3);
+    const store = await createStore({ root: join(dir, 'store') });
+    const err = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(pkg.dscUrl, sri(pkg.dscText)), { recipeDir: dir }), 'KILN_FETCH_INTEGRITY');
+    assert.match(err.message, /hello_1\.0\.orig\.tar\.gz is larger than the \.dsc/);
+    assert.is(err.found, undefined, 'a local file\'s size is not echoed');
+    assert.equal(await listBlobs(store.root), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+Hostile('stops a served file at its listed size when the server sends more', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const pkg = await writeSourcePackage(dir);
+    const orig = pkg.files['hello_1.0.orig.tar.gz']!;
+    const server = await serve({ '/hello_1.0-1.dsc': pkg.dscText, '/hello_1.0.orig.tar.gz': Buffer.concat([orig, Buffer.alloc(4 * 1024 * 1024)]), '/hello_1.0-1.debian.tar.xz': pkg.files['hello_1.0-1.debian.tar.xz']! });
+    try {
+      const store = await createStore({ root: join(dir, 'store') });
+      const err = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(`${server.url}/hello_1.0-1.dsc`, sri(pkg.dscText)), { recipeDir: dir }), 'KILN_FETCH_INTEGRITY');
+      assert.is(err.expected, `${orig.length} bytes`);
+      assert.equal(await listBlobs(store.root), []);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Hostile('the integrity error of a local .dsc or listed file names no digest of the local file; a served one does', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const pkg = await writeSourcePackage(dir);
+    const store = await createStore({ root: join(dir, 'store') });
+    // A recipe pinning anything at all against a local file: the error must not tell what the file hashes to.
+    const local = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(pkg.dscUrl, sri('a guess')), { recipeDir: dir }), 'KILN_FETCH_INTEGRITY');
+    const digest = sri(pkg.dscText);
+    assert.is(local.found, undefined);
+    assert.not.ok(JSON.stringify({ ...local, message: local.message }).includes(digest.slice(7)), 'the digest appears nowhere');
+    const server = await serve({ '/hello_1.0-1.dsc': pkg.dscText });
+    try {
+      const remote = await rejectsWithCode<Refusal>(() => fetchInput(store, spec(`${server.url}/hello_1.0-1.dsc`, sri('a guess')), { recipeDir: dir }), 'KILN_FETCH_INTEGRITY');
+      assert.is(remote.found, digest);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Hostile('refuses file: sources where they are not allowed (a rebuild), whatever the store holds; git file:// too', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const pkg = await writeSourcePackage(dir);
+    const store = await createStore({ root: join(dir, 'store') });
+    await fetchInput(store, spec(pkg.dscUrl, sri(pkg.dscText)), { recipeDir: dir });
+    await rejectsWithCode(() => fetchInput(store, spec(pkg.dscUrl, sri(pkg.dscText)), { recipeDir: dir, allowFileUrls: false }), 'KILN_FETCH_LOCAL_SOURCE');
+    const git = { kind: 'git' as const, name: 'tool', url: `file://${dir}/repo.git`, commit: 'a'.repeat(40), integrity: sri('x'), unpack: false, where };
+    await rejectsWithCode(() => fetchInput(store, git, { recipeDir: dir, allowFileUrls: false }), 'KILN_FETCH_LOCAL_SOURCE');
+  } finally {
+    await cleanup();
+  }
+});
+
 Parse.run();
 Names.run();
 Plan.run();
 Compose.run();
 Fetch.run();
+Hostile.run();

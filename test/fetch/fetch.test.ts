@@ -100,7 +100,7 @@ FetchInputs('the first error wins and cancels the inputs still downloading', asy
     );
     assert.is(err.input, 'missing');
     assert.ok(Date.now() - started < 5000, 'did not wait for the stalled download');
-    assert.is((await store.stats()).tempFiles, 0);
+    assert.is((await store.maintenance.stats()).tempFiles, 0);
   } finally {
     await server.close();
     await cleanup();

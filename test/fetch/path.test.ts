@@ -2,7 +2,7 @@ import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { digestPath, fetchInput } from '../../src/fetch/index.js';
+import { digest, digestPath, fetchInput } from '../../src/fetch/index.js';
 import { createStore } from '../../src/store/index.js';
 import { canonicalJSON, sha256Digest } from '../../src/util/index.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
@@ -99,7 +99,7 @@ FetchPath('a changed folder fails integrity and records no ref', async () => {
     const fresh = await createStore({ root: join(dir, 'store2') });
     await rejectsWithCode(() => fetchInput(fresh, pathSpec('src', 'src', pin.integrity), { recipeDir: join(dir, 'recipe') }), 'KILN_FETCH_INTEGRITY');
     assert.is(await fresh.getRef('integrity', pin.integrity), undefined);
-    assert.is((await fresh.stats()).refs, 0);
+    assert.is((await fresh.maintenance.stats()).refs, 0);
   } finally {
     await cleanup();
   }
@@ -142,6 +142,24 @@ DigestPath('pins a file by its sha256 SRI', async () => {
     assert.equal(pin, { path: join(dir, 'f'), kind: 'file', digest: sha256Digest('data'), size: 4, integrity: sri('data') });
     await rejectsWithCode(() => digestPath(store, join(dir, 'none')), 'KILN_FETCH_NOT_FOUND');
   } finally {
+    await cleanup();
+  }
+});
+
+DigestPath('digest: the same pin, through the store it is given, else the user\'s ($KILN_STORE)', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  const previous = process.env.KILN_STORE;
+  try {
+    await writeFile(join(dir, 'f'), 'data');
+    const given = await createStore({ root: join(dir, 'given') });
+    assert.is((await digest(join(dir, 'f'), { store: given })).integrity, sri('data'));
+    assert.is((await listBlobs(join(dir, 'given'))).length, 1);
+    process.env.KILN_STORE = join(dir, 'default');
+    assert.is((await digest(join(dir, 'f'))).integrity, sri('data'));
+    assert.is((await listBlobs(join(dir, 'default'))).length, 1);
+  } finally {
+    if (previous === undefined) delete process.env.KILN_STORE;
+    else process.env.KILN_STORE = previous;
     await cleanup();
   }
 });

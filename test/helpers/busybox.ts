@@ -103,7 +103,7 @@ export async function sandboxAction(store: Store, profile: SandboxProfile, scrip
     domainname: profile.domainname,
     mounts: [{ path: '/kiln/inputs/x', source: { kind: 'file', digest: x.digest, size: x.size, executable: false }, writable: false, owner: 'root' }, ...scratchMounts(profile.workdir)],
     outputPath: KILN_OUT_DIR,
-    limits: { memoryBytes: profile.memoryBytes, pids: profile.pidsLimit, outputBytes: profile.maxOutputBytes },
+    limits: { ...profile.limits },
     mtime: 1700000000,
     ...extra,
   };

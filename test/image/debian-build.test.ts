@@ -10,9 +10,12 @@ import { createDockerEngine } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
 import type { Engine } from '../../src/sandbox/types.js';
 import { createStore } from '../../src/store/index.js';
+import { vendorRecipe } from '../../src/vendor/index.js';
+import { deadUrl, writeAptConfig } from '../helpers/apt-repo.js';
 import { makeTempDir } from '../helpers/index.js';
 
-// Real apt (the host's sources) and a real engine. The closure of `hello` plus the required set
+// Real apt (the host's sources) for the lock and the first build, a real engine; the second
+// build assembles the same image from a `kiln vendor` folder with apt unreachable. The closure of `hello` plus the required set
 // is about 90 packages, 32 MB of .debs and a 150 MB root filesystem on bookworm.
 const RECIPE = `kiln: 1
 name: greet
@@ -93,14 +96,28 @@ assembly('the same lock gives the same image digest in two fresh stores, with no
     const profile = await loadSandboxProfile();
     const seen: Seen[] = [];
     const engine = watchingEngine(createDockerEngine({ profile: profile.profile }), seen);
-    const run = async (name: string, attest = false) => {
+    const run = async (name: string, attest = false, sources?: { mirrors: string[] }) => {
       const events: BuildEvent[] = [];
       const store = await createStore({ root: join(dir, name) });
-      const summary = await build({ recipe, out: join(dir, `out-${name}`), store, engine, profile, ...(!attest && { attest: false as const }), reporter: (e) => events.push(e) });
+      const summary = await build({ recipe, out: join(dir, `out-${name}`), store, engine, profile, locked: true, ...(sources && { sources }), ...(!attest && { attest: false as const }), reporter: (e) => events.push(e) });
       return { summary, events };
     };
     const a = await run('store-a', true);
-    const b = await run('store-b');
+    // The second build is a rebuilder's a year later: apt unreachable (its only source a dead
+    // port on 127.0.0.1), the packages from a `kiln vendor` folder kept beside the release.
+    const vendor = join(dir, 'vendor');
+    await vendorRecipe({ recipe, out: vendor, store: await createStore({ root: join(dir, 'store-a') }) });
+    const deadApt = await writeAptConfig(join(dir, 'dead-apt'), `deb [trusted=yes] ${await deadUrl()}debian bookworm main\n`);
+    const savedApt = process.env.APT_CONFIG;
+    process.env.APT_CONFIG = deadApt.APT_CONFIG;
+    let b: Awaited<ReturnType<typeof run>>;
+    try {
+      b = await run('store-b', false, { mirrors: [vendor] });
+    } finally {
+      if (savedApt === undefined) delete process.env.APT_CONFIG;
+      else process.env.APT_CONFIG = savedApt;
+    }
+    assert.ok(b.events.some((e) => e.type === 'step-done' && e.step === 'image:toolchain'), 'assembled from the vendored packages');
     const treeA = a.summary.images.toolchain!.tree;
     assert.ok(treeA);
     assert.is(b.summary.images.toolchain!.tree, treeA);

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fetchInputs } from '../../src/fetch/index.js';
-import { applyLock, loadBuildRecipe, lockChanges, lockRecipe, parseLock, runLockCommand } from '../../src/lock/index.js';
+import { applyLock, loadBuildRecipe, lockChanges, lockRecipe, parseLock } from '../../src/lock/index.js';
 import { parseRecipe } from '../../src/recipe/index.js';
 import { createStore } from '../../src/store/index.js';
 import { makeTempDir, rejectsWithCode, repoRoot, throwsWithCode } from '../helpers/index.js';
@@ -181,30 +181,7 @@ Parse('refuses another format and bad JSON', () => {
   throwsWithCode(() => parseLock('{"kiln":"lock/v9","recipe":{},"inputs":{},"images":{}}', 'kiln.lock'), 'KILN_LOCK_INVALID');
 });
 
-const Command = suite('runLockCommand');
-
-Command('writes the lock and reports what changed', async () => {
-  const { dir, cleanup } = await makeTempDir();
-  const store = process.env.KILN_STORE;
-  process.env.KILN_STORE = join(dir, 'store');
-  try {
-    await writeFile(join(dir, 'notes.txt'), 'n\n');
-    await writeFile(join(dir, 'kiln.yaml'), PINNED.replace(/, integrity: "[^"]+"/, ''));
-    let out = '';
-    const io = { stdout: { write: (t: string) => void (out += t) }, stderr: { write: () => {} } };
-    assert.is(await runLockCommand([dir], io), 0);
-    assert.match(out, /changed input:notes/);
-    assert.ok((await loadBuildRecipe(dir, { locked: true })).inputs.notes?.integrity.startsWith('sha256-'));
-    await rejectsWithCode(() => runLockCommand([dir, 'extra'], io), 'KILN_USAGE');
-  } finally {
-    if (store === undefined) delete process.env.KILN_STORE;
-    else process.env.KILN_STORE = store;
-    await cleanup();
-  }
-});
-
 LockRecipe.run();
 LoadBuild.run();
 Apply.run();
 Parse.run();
-Command.run();

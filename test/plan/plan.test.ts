@@ -5,10 +5,10 @@ import { parseRecipe } from '../../src/recipe/index.js';
 import type { SandboxProfile } from '../../src/sandbox/types.js';
 
 const profile: SandboxProfile = {
-  version: 1, hostname: 'kiln', domainname: 'kiln.invalid', networkMode: 'none', capDrop: ['ALL'], capAdd: [],
-  securityOpt: ['no-new-privileges'], pidsLimit: 10, memoryBytes: 1 << 30,
+  version: 2, hostname: 'kiln', domainname: 'kiln.invalid', network: 'none', capabilities: [], noNewPrivileges: true,
+  limits: { pids: 10, memoryBytes: 1 << 30, outputBytes: 1 << 30, decompressedBytes: 1 << 30 },
   env: { TZ: 'UTC', LANG: 'C', LC_ALL: 'C', HOME: '/kiln/work', PATH: '/bin' },
-  umask: '0022', workdir: '/kiln/work', maxOutputBytes: 1 << 30,
+  umask: '0022', workdir: '/kiln/work',
 };
 
 const recipe = () => parseRecipe(`kiln: 1

@@ -24,7 +24,7 @@ function summary(artifactSha: string, trees: Record<string, string>): BuildSumma
 }
 
 const expected: ExpectedBuild = {
-  subjects: { 'a.tar': { sha256: hex('a'), sha512: 'f'.repeat(128) } },
+  subjects: [{ name: 'a.tar', digest: { sha256: hex('a'), sha512: 'f'.repeat(128) } }],
   stepOutputs: { compile: hex('c'), pack: hex('d') },
 };
 
@@ -45,7 +45,7 @@ compare('names the first step in build order whose output differs, not a later o
 
 compare('a differing sha512 fails even when sha256 matches', () => {
   const r = compareRebuild(
-    { ...expected, subjects: { 'a.tar': { sha256: hex('a'), sha512: 'e'.repeat(128) } } },
+    { ...expected, subjects: [{ name: 'a.tar', digest: { sha256: hex('a'), sha512: 'e'.repeat(128) } }] },
     summary(hex('a'), { compile: hex('c'), pack: hex('d') }),
     ['compile', 'pack'],
   );
@@ -53,10 +53,38 @@ compare('a differing sha512 fails even when sha256 matches', () => {
 });
 
 compare('a missing artifact is not reproduced; an extra one is listed', () => {
-  const r = compareRebuild({ ...expected, subjects: { 'b.tar': { sha256: hex('a') } } }, summary(hex('a'), { compile: hex('c') }), ['compile']);
+  const r = compareRebuild({ ...expected, subjects: [{ name: 'b.tar', digest: { sha256: hex('a') } }] }, summary(hex('a'), { compile: hex('c') }), ['compile']);
   assert.is(r.reproduced, false);
   assert.equal(r.extraArtifacts, ['a.tar']);
   assert.is(r.artifacts[0]!.actual, undefined);
+});
+
+compare('a subject name listed twice is not one to one, even when one of the two digests matches', () => {
+  const r = compareRebuild(
+    { ...expected, subjects: [...expected.subjects, { name: 'a.tar', digest: { sha256: hex('e') } }] },
+    summary(hex('a'), { compile: hex('c'), pack: hex('d') }),
+    ['compile', 'pack'],
+  );
+  assert.is(r.oneToOne, false);
+  assert.equal(r.repeatedSubjects, ['a.tar']);
+  assert.is(r.reproduced, false);
+});
+
+compare('an artifact the provenance leaves out makes the rebuild FAILED, not PASSED for the rest', () => {
+  const s = summary(hex('a'), { compile: hex('c'), pack: hex('d') });
+  s.artifacts.push({ name: 'b.tar', from: 'pack', size: 1, digests: { sha256: hex('b'), sha512: 'f'.repeat(128) } });
+  const r = compareRebuild(expected, s, ['compile', 'pack']);
+  assert.is(r.artifacts[0]!.reproduced, true);
+  assert.is(r.oneToOne, false);
+  assert.is(r.reproduced, false);
+});
+
+compare('names that are Object.prototype members are names like any other', () => {
+  const s = summary(hex('a'), { constructor: hex('c') });
+  s.artifacts[0]!.name = 'constructor';
+  const r = compareRebuild({ subjects: [{ name: 'constructor', digest: { sha256: hex('a') } }], stepOutputs: { constructor: hex('c') } }, s, ['constructor', 'toString']);
+  assert.is(r.reproduced, true);
+  assert.equal(r.steps.map((x) => x.step), ['constructor']);
 });
 
 compare.run();

@@ -18,7 +18,7 @@ import { build, type BuildEvent } from '../../src/builder/index.js';
 import { rebuild } from '../../src/rebuild/index.js';
 import { createStore } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/digest.js';
-import { makeTempDir, rejectsWithCode, repoRoot } from '../helpers/index.js';
+import { makeTempDir, rejectsWithCode, repoRoot, runKiln } from '../helpers/index.js';
 
 const root = repoRoot();
 const KEY = join(root, 'examples', 'keys', 'example.key');
@@ -72,15 +72,17 @@ passed('build the example, rebuild from its provenance in a fresh store: PASSED,
     assert.ok(vsa.predicate.verifiedLevels.every((l: string) => !l.startsWith('SLSA_')));
     const artifact = o.summary.artifacts[0]!;
     assert.equal(vsa.subject[0].digest, artifact.digests);
+    assert.is(vsa.predicate.resourceUri, 'pkg:generic/hello@1.0.0');
     const provenanceSha = sha256Digest(await readFile(o.provenance)).slice(7);
     assert.is(vsa.predicate.inputAttestations[0].digest.sha256, provenanceSha);
     // an auditor's k-of-n policy counts this verdict
-    const { hashArtifact, readAttestationFile, verifyRebuilds } = await import('../../src/verify/index.js');
+    const { hashArtifact, readAttestationFile, rebuiltProvenance, verifyRebuilds } = await import('../../src/verify/index.js');
     const checks = verifyRebuilds({
       artifacts: [await hashArtifact(join(o.out, artifact.name))],
       vsas: [await readAttestationFile(vsaFile)],
       rebuilderKeys: [await readTrustedKey(PUB)],
       minimum: 1,
+      provenance: rebuiltProvenance(provenanceSha, (await import('../../src/attest/index.js')).statementFromPayload(decodePayload(envelopeFromJSON((await readFile(o.provenance, 'utf8')).split('\n')[0]!)))),
     });
     assert.is(checks.find((c) => c.name === 'rebuilds')?.passed, true);
     // the rebuilt bytes are the original bytes
@@ -198,6 +200,18 @@ refused('a provenance not signed by a given key', async () => {
   } finally {
     await cleanup();
   }
+});
+
+refused('keyless provenance is verified like kiln verify does: a wrong identity is untrusted (exit 1), the right one gets as far as the buildType', async () => {
+  const { NPM, npmFixture } = await import('../verify/provenance-helpers.js');
+  const base = ['rebuild', npmFixture(NPM.bundle), '--trusted-root', npmFixture(NPM.trustedRoot), '--certificate-oidc-issuer', NPM.issuer, '--json'];
+  const wrong = await runKiln([...base, '--certificate-identity-regexp', 'github\\.com/evil/']);
+  assert.is(wrong.code, 1, wrong.stderr);
+  assert.equal([JSON.parse(wrong.stdout).error.code, JSON.parse(wrong.stdout).error.check], ['KILN_REBUILD_UNTRUSTED', 'certificate-identity']);
+  assert.match(wrong.stderr, /warning: --certificate-identity-regexp .* is not anchored/);
+  const right = await runKiln([...base, '--certificate-identity', NPM.identity]);
+  assert.is(right.code, 2, right.stderr);
+  assert.equal([JSON.parse(right.stdout).error.code, JSON.parse(right.stdout).error.check], ['KILN_REBUILD_BAD_PROVENANCE', 'build-type']);
 });
 
 passed.run();

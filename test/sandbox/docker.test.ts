@@ -8,13 +8,14 @@ import { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createDockerEngine, parseOciRef, toContainerCreateOptions } from '../../src/sandbox/docker.js';
+import { GATE_PROLOGUE } from '../../src/plan/index.js';
+import { createDockerEngine, parseOciRef, splitMounts, toContainerCreateOptions } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
 import type { EngineAction, EngineResult } from '../../src/sandbox/types.js';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type Store, type TreeEntry } from '../../src/store/index.js';
 import type { Digest } from '../../src/util/digest.js';
 import { NO_DOCKER, busyboxRootfs, busyboxTree, sandboxAction } from '../helpers/busybox.js';
-import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
+import { makeTempDir, rejectsWithCode, throwsWithCode } from '../helpers/index.js';
 
 const { profile } = await loadSandboxProfile();
 const docker = new Dockerode();
@@ -48,7 +49,7 @@ const toContainerCreateOptionsSuite = suite('toContainerCreateOptions');
 const sampleAction: EngineAction = {
   label: 'compile', image: { kind: 'tree', tree: `sha256:${'a'.repeat(64)}` }, argv: ['/bin/sh', '-c', 'true'], env: { B: '2', A: '1' },
   user: { uid: 1000, gid: 1000 }, workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
-  mounts: [], outputPath: '/kiln/out', limits: { memoryBytes: profile.memoryBytes, pids: profile.pidsLimit, outputBytes: profile.maxOutputBytes }, mtime: 0,
+  mounts: [], outputPath: '/kiln/out', limits: { ...profile.limits }, mtime: 0,
 };
 
 toContainerCreateOptionsSuite('sets every isolation setting of the profile in the one create request', () => {
@@ -67,8 +68,8 @@ toContainerCreateOptionsSuite('sets every isolation setting of the profile in th
   assert.equal(h.CapDrop, ['ALL']);
   assert.equal(h.SecurityOpt, ['no-new-privileges']);
   assert.is(h.PidsLimit, 1024);
-  assert.is(h.Memory, profile.memoryBytes);
-  assert.is(h.MemorySwap, profile.memoryBytes);
+  assert.is(h.Memory, profile.limits.memoryBytes);
+  assert.is(h.MemorySwap, profile.limits.memoryBytes);
   assert.is(h.Privileged, false);
   assert.is(h.Binds, undefined);
   assert.is(h.Mounts, undefined);
@@ -406,6 +407,70 @@ stepCase('wraps a create failure as KILN_SANDBOX_ENGINE_ERROR with the step, and
   );
   assert.is(err.step, 'no-image');
   assert.is(await containersOf('no-image'), 0);
+});
+
+stepCase('read-only mounts in memory are listed in another order than in the layer, stay root-owned and read-only, and leave no volume behind', async () => {
+  const entries: TreeEntry[] = [];
+  for (let i = 0; i < 300; i++) {
+    const put = await store.putBytes(`${i}\n`);
+    entries.push({ path: `f${i}`, type: 'file' as const, mode: 0o644, digest: put.digest, size: put.size });
+  }
+  entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const tree = await store.putTree({ kiln: 'tree/v1', entries });
+  const base = await sandboxAction(store, profile, '');
+  const mounts = [{ path: '/kiln/inputs/many', source: { kind: 'tree' as const, tree }, writable: false, owner: 'root' as const }, ...base.mounts];
+  const script = [
+    'find /kiln/inputs/many -type f | head -20 | tr "\\n" " "; echo',
+    'stat -c "%u:%g %a" /kiln/inputs /kiln/inputs/many /kiln/inputs/many/f1 /kiln/inputs/x | tr "\\n" " "; echo',
+    'touch /kiln/inputs/many/new 2>/dev/null && echo wrote || echo denied',
+    'echo more >> /kiln/inputs/x 2>/dev/null && echo wrote || echo denied',
+    'id -u',
+  ].join('\n');
+  const inLayer = await runScript(script, { mounts, label: 'in-layer' });
+  const inMemory = await runScript(GATE_PROLOGUE + script, { mounts, label: 'in-memory', readOnlyMounts: 'memory', gate: 'stdin' });
+  assert.is(inLayer.result.exitCode, 0);
+  assert.is(inMemory.result.exitCode, 0, inMemory.stdout);
+  const [listA, ownersA, ...restA] = inLayer.stdout.trim().split('\n');
+  const [listB, ownersB, ...restB] = inMemory.stdout.trim().split('\n');
+  assert.is.not(listB, listA, 'the listing order differs');
+  assert.is(listA!.trim().split(' ').length, 20);
+  assert.is(listB!.trim().split(' ').length, 20);
+  assert.is(ownersB, ownersA);
+  assert.is(ownersB!.trim(), '0:0 755 0:0 555 0:0 444 0:0 444');
+  assert.equal(restB, ['denied', 'denied', '1000']);
+  assert.equal(restA, restB);
+  const left = await docker.listVolumes({ filters: { label: ['kiln.step=in-memory'] } });
+  assert.is(left.Volumes?.length ?? 0, 0, 'no volume left');
+  assert.is(await containersOf('in-memory'), 0);
+});
+
+toContainerCreateOptionsSuite('a gated action with in-memory mounts opens stdin and mounts one volume per folder of read-only mounts', () => {
+  const action: EngineAction = {
+    ...sampleAction, readOnlyMounts: 'memory', gate: 'stdin',
+    mounts: [
+      { path: '/kiln/inputs/src', source: { kind: 'tree', tree: `sha256:${'b'.repeat(64)}` }, writable: false, owner: 'root' },
+      { path: '/kiln/steps/compile', source: { kind: 'tree', tree: `sha256:${'c'.repeat(64)}` }, writable: false, owner: 'root' },
+      { path: '/kiln/out', source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' },
+    ],
+  };
+  const split = splitMounts(action);
+  assert.equal(split.volumes.map((v) => v.path), ['/kiln/inputs', '/kiln/steps']);
+  assert.equal(split.early.map((m) => m.path), ['/kiln/out']);
+  const o = toContainerCreateOptions(action, 'i', profile, split.volumes);
+  assert.is(o.OpenStdin, true);
+  assert.is(o.StdinOnce, true);
+  assert.equal(o.HostConfig?.Mounts?.map((m) => m.Target), ['/kiln/inputs', '/kiln/steps']);
+  assert.is(toContainerCreateOptions(sampleAction, 'i', profile).OpenStdin, false);
+  assert.is(toContainerCreateOptions(sampleAction, 'i', profile).HostConfig?.Mounts, undefined);
+});
+
+toContainerCreateOptionsSuite('in-memory mounts are refused without the gate, or where a volume would hide another mount', () => {
+  const ro = { source: { kind: 'tree' as const, tree: `sha256:${'b'.repeat(64)}` as const }, writable: false, owner: 'root' as const };
+  throwsWithCode(() => splitMounts({ ...sampleAction, readOnlyMounts: 'memory', mounts: [{ ...ro, path: '/kiln/inputs/src' }] }), 'KILN_SANDBOX_ENGINE_ERROR');
+  throwsWithCode(() => splitMounts({
+    ...sampleAction, readOnlyMounts: 'memory', gate: 'stdin',
+    mounts: [{ ...ro, path: '/kiln/inputs/src' }, { path: '/kiln/inputs/scratch', source: { kind: 'dir', mode: 0o755 }, writable: true, owner: 'user' }],
+  }), 'KILN_SANDBOX_ENGINE_ERROR');
 });
 
 toContainerCreateOptionsSuite.run();

@@ -14,25 +14,25 @@ const parse = suite('parseSandboxProfile exceptions');
 parse('the shipped profile grants debian-assembly root and CAP_CHOWN only, with a reason', async () => {
   const { profile } = await loadSandboxProfile();
   const ex = profile.exceptions?.['debian-assembly'];
-  assert.equal(ex?.capAdd, ['CHOWN']);
+  assert.equal(ex?.capabilities, ['CHOWN']);
   assert.is(ex?.user, '0:0');
   assert.ok((ex?.reason.length ?? 0) > 20);
-  assert.equal(profile.capAdd, [], 'normal steps still get no capability');
+  assert.equal(profile.capabilities, [], 'normal steps still get no capability');
 });
 
 parse('refuses an exception that adds a capability outside the owner/permission set', async () => {
   const p = await shipped();
-  p.exceptions = { x: { user: '0:0', capAdd: ['NET_ADMIN'], reason: 'no' } };
+  p.exceptions = { x: { user: '0:0', capabilities: ['NET_ADMIN'], reason: 'no' } };
   throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
-  p.exceptions = { x: { user: '0:0', capAdd: ['SYS_ADMIN'], reason: 'no' } };
+  p.exceptions = { x: { user: '0:0', capabilities: ['SYS_ADMIN'], reason: 'no' } };
   throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
 });
 
 parse('refuses an exception without a reason or with an unknown key', async () => {
   const p = await shipped();
-  p.exceptions = { x: { user: '0:0', capAdd: ['CHOWN'] } };
+  p.exceptions = { x: { user: '0:0', capabilities: ['CHOWN'] } };
   throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
-  p.exceptions = { x: { user: '0:0', capAdd: ['CHOWN'], reason: 'r', networkMode: 'host' } };
+  p.exceptions = { x: { user: '0:0', capabilities: ['CHOWN'], reason: 'r', network: 'host' } };
   throwsWithCode(() => parseSandboxProfile(JSON.stringify(p), 'p.json'), 'KILN_SANDBOX_BAD_PROFILE');
 });
 

@@ -185,9 +185,9 @@ it('creates the container with limits and no mounts, and an abort kills it', asy
   assert.is(info.Config.Labels['kiln.step'], step);
   const h = info.HostConfig;
   assert.is(h.NetworkMode, 'none');
-  assert.is(h.PidsLimit, profile.pidsLimit);
-  assert.is(h.Memory, profile.memoryBytes);
-  assert.is(h.MemorySwap, profile.memoryBytes);
+  assert.is(h.PidsLimit, profile.limits.pids);
+  assert.is(h.Memory, profile.limits.memoryBytes);
+  assert.is(h.MemorySwap, profile.limits.memoryBytes);
   assert.equal(h.CapDrop, ['ALL']);
   assert.equal(h.SecurityOpt, ['no-new-privileges']);
   assert.is(h.Privileged, false);

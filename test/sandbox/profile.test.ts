@@ -15,14 +15,12 @@ const loadSandboxProfileSuite = suite('loadSandboxProfile');
 loadSandboxProfileSuite('loads the shipped profile from the package root by default', async () => {
   const loaded = await loadSandboxProfile();
   assert.is(loaded.file, join(repoRoot(), 'sandbox', 'profile.json'));
-  assert.is(loaded.profile.networkMode, 'none');
-  assert.equal(loaded.profile.capDrop, ['ALL']);
-  assert.equal(loaded.profile.capAdd, []);
-  assert.equal(loaded.profile.securityOpt, ['no-new-privileges']);
+  assert.is(loaded.profile.network, 'none');
+  assert.equal(loaded.profile.capabilities, []);
+  assert.is(loaded.profile.noNewPrivileges, true);
   assert.is(loaded.profile.hostname, 'kiln');
   assert.is(loaded.profile.domainname, 'kiln.invalid');
-  assert.is(loaded.profile.pidsLimit, 1024);
-  assert.is(loaded.profile.memoryBytes, 4 * 1024 ** 3);
+  assert.equal(loaded.profile.limits, { pids: 1024, memoryBytes: 4 * 1024 ** 3, outputBytes: 8 * 1024 ** 3, decompressedBytes: 1024 ** 3 });
   assert.is(loaded.profile.umask, '0022');
   assert.is(loaded.profile.workdir, '/kiln/work');
   assert.equal(loaded.profile.env, {
@@ -69,9 +67,9 @@ const parseSandboxProfileSuite = suite('parseSandboxProfile');
 parseSandboxProfileSuite('changes the digest when a setting changes', async () => {
   const data = await shipped();
   const a = parseSandboxProfile(JSON.stringify(data), 'a.json');
-  const b = parseSandboxProfile(JSON.stringify({ ...data, pidsLimit: 512 }), 'b.json');
+  const b = parseSandboxProfile(JSON.stringify({ ...data, limits: { ...(data.limits as object), pids: 512 } }), 'b.json');
   assert.is.not(a.digest, b.digest);
-  assert.is(b.profile.pidsLimit, 512);
+  assert.is(b.profile.limits.pids, 512);
 });
 
 parseSandboxProfileSuite('rejects text that is not JSON', () => {
@@ -81,20 +79,25 @@ parseSandboxProfileSuite('rejects text that is not JSON', () => {
 const shippedSync = await shipped();
 
 const weakenings: [string, (p: Record<string, unknown>) => Record<string, unknown>][] = [
-  ['a network mode other than none', (p) => ({ ...p, networkMode: 'bridge' })],
-  ['a capDrop without ALL', (p) => ({ ...p, capDrop: ['NET_RAW'] })],
-  ['capAdd ALL', (p) => ({ ...p, capAdd: ['ALL'] })],
-  ['a securityOpt without no-new-privileges', (p) => ({ ...p, securityOpt: [] })],
+  ['a network other than none', (p) => ({ ...p, network: 'bridge' })],
+  ['keeping ALL capabilities', (p) => ({ ...p, capabilities: ['ALL'] })],
+  ['keeping CAP_ALL', (p) => ({ ...p, capabilities: ['CAP_ALL'] })],
+  ['allowing new privileges', (p) => ({ ...p, noNewPrivileges: false })],
+  ['a v1 profile (Docker vocabulary)', (p) => { const { network: _, ...rest } = p; return { ...rest, version: 1, networkMode: 'none' }; }],
   ['an unknown key', (p) => ({ ...p, privileged: true })],
-  ['a missing key', (p) => { const { pidsLimit: _, ...rest } = p; return rest; }],
-  ['another version', (p) => ({ ...p, version: 2 })],
+  ['a missing key', (p) => { const { limits: _, ...rest } = p; return rest; }],
+  ['a missing limit', (p) => ({ ...p, limits: { pids: 1, memoryBytes: 1 << 30 } })],
+  ['an unknown limit', (p) => ({ ...p, limits: { ...(p.limits as object), cpus: 2 } })],
+  ['another version', (p) => ({ ...p, version: 3 })],
   ['a hostname with a dot', (p) => ({ ...p, hostname: 'a.b' })],
-  ['a zero pidsLimit', (p) => ({ ...p, pidsLimit: 0 })],
-  ['a fractional memory limit', (p) => ({ ...p, memoryBytes: 1.5 })],
-  ['a memory limit under 6 MiB', (p) => ({ ...p, memoryBytes: 1024 })],
+  ['a zero pids limit', (p) => ({ ...p, limits: { ...(p.limits as object), pids: 0 } })],
+  ['a fractional memory limit', (p) => ({ ...p, limits: { ...(p.limits as object), memoryBytes: 1.5 } })],
+  ['a memory limit under 6 MiB', (p) => ({ ...p, limits: { ...(p.limits as object), memoryBytes: 1024 } })],
   ['an env value that is not a string', (p) => ({ ...p, env: { A: 1 } })],
   ['a umask that is not octal', (p) => ({ ...p, umask: '0899' })],
   ['a relative workdir', (p) => ({ ...p, workdir: 'kiln/work' })],
+  ['no decompression budget', (p) => { const { decompressedBytes: _, ...limits } = p.limits as Record<string, unknown>; return { ...p, limits }; }],
+  ['a decompression budget above the output limit', (p) => { const l = p.limits as Record<string, number>; return { ...p, limits: { ...l, decompressedBytes: l.outputBytes! + 1 } }; }],
   ['a comment that is an object', (p) => ({ ...p, $comment: { a: 1 } })],
   ['a top level that is a list', () => [] as unknown as Record<string, unknown>],
 ];

@@ -1,7 +1,7 @@
 import { rm, stat, utimes } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { actionPathFor, createStore, refPathFor } from '../../src/store/index.js';
+import { actionPathFor, createStore, refPathFor, blobPathFor } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/index.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 import { storeAction } from './fixtures.js';
@@ -53,7 +53,7 @@ GetAction('is undefined when the record points at a missing blob of its tree', a
     const store = await createStore({ root: dir });
     const { record, file } = await storeAction(store);
     await store.putAction(key, record);
-    await rm(store.blobPath(file));
+    await rm(blobPathFor(store.root, file));
     assert.is(await store.getAction(key), undefined);
   } finally {
     await cleanup();
@@ -66,7 +66,7 @@ GetAction('is undefined when the log is missing', async () => {
     const store = await createStore({ root: dir });
     const { record, log } = await storeAction(store);
     await store.putAction(key, record);
-    await rm(store.blobPath(log));
+    await rm(blobPathFor(store.root, log));
     assert.is(await store.getAction(key), undefined);
   } finally {
     await cleanup();
@@ -114,7 +114,7 @@ GetRef('is undefined when the target blob is gone', async () => {
     const store = await createStore({ root: dir });
     const { digest } = await store.putBytes('x');
     await store.setRef('integrity', 'n', digest);
-    await rm(store.blobPath(digest));
+    await rm(blobPathFor(store.root, digest));
     assert.is(await store.getRef('integrity', 'n'), undefined);
     // The ref file itself is left for verify/gc to remove.
     assert.ok(await stat(refPathFor(dir, 'integrity', 'n')).then(() => true));

@@ -98,10 +98,10 @@ PutStreamAcrossProcesses('a writer killed mid-write leaves no object, and gc rem
     assert.equal(await listBlobs(root), [], 'no visible object');
     assert.is((await listTemps(root)).length, 1, 'the partial temp file is left');
     const store = await createStore({ root });
-    assert.is((await store.gc()).removedTempFiles, 0, 'a young temp file is kept: its writer may be alive');
+    assert.is((await store.maintenance.gc()).removedTempFiles, 0, 'a young temp file is kept: its writer may be alive');
     const old = new Date(Date.now() - 2 * 3600_000);
     await utimes(temp!, old, old);
-    assert.is((await store.gc()).removedTempFiles, 1);
+    assert.is((await store.maintenance.gc()).removedTempFiles, 1);
     assert.equal(await listTemps(root), []);
   } finally {
     await cleanup();

@@ -2,7 +2,7 @@ import { chmod, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { actionPathFor, createStore, refPathFor, type Store, type TreeManifest } from '../../src/store/index.js';
+import { actionPathFor, createStore, refPathFor, type LocalStore, type TreeManifest, blobPathFor } from '../../src/store/index.js';
 import { sha256Digest, type Digest } from '../../src/util/index.js';
 import { makeTempDir } from '../helpers/index.js';
 import { storeAction } from './fixtures.js';
@@ -16,7 +16,7 @@ async function age(path: string, ms: number): Promise<void> {
   await utimes(path, t, t);
 }
 
-async function ageAllBlobs(store: Store, ms: number): Promise<void> {
+async function ageAllBlobs(store: LocalStore, ms: number): Promise<void> {
   for (const rel of await listBlobs(store.root)) await age(join(store.root, 'v1', 'cas', rel), ms);
 }
 
@@ -30,7 +30,7 @@ Stats('counts blobs, bytes, trees, actions, refs and temp files', async () => {
     await store.putAction(sha256Digest('k'), record);
     await store.setRef('integrity', 'n', record.log);
     await writeFile(join(dir, 'v1', 'tmp', 'stray'), 'x');
-    const stats = await store.stats();
+    const stats = await store.maintenance.stats();
     assert.is(stats.root, dir);
     assert.is(stats.blobs, 3);
     assert.is(stats.trees, 1);
@@ -54,17 +54,17 @@ Verify('detects and removes a corrupted blob, then the records that needed it', 
     await store.putAction(key, record);
     await store.setRef('integrity', 'file', file);
     const other = (await store.putBytes('untouched')).digest;
-    await chmod(store.blobPath(file), 0o644);
-    await writeFile(store.blobPath(file), 'garbage');
+    await chmod(blobPathFor(store.root, file), 0o644);
+    await writeFile(blobPathFor(store.root, file), 'garbage');
 
-    const report = await store.verify();
+    const report = await store.maintenance.verify();
     assert.is(report.checked, 4);
     assert.equal(report.corrupt, [file]);
     assert.equal(report.dangling.sort(), [`ac/${key.slice(7)}`, 'refs/integrity/file']);
     assert.not.ok(await store.has(file));
     assert.ok(await store.has(other));
     assert.is(await store.getAction(key), undefined);
-    assert.equal((await store.stats()).actions + (await store.stats()).refs, 0);
+    assert.equal((await store.maintenance.stats()).actions + (await store.maintenance.stats()).refs, 0);
   } finally {
     await cleanup();
   }
@@ -76,7 +76,7 @@ Verify('reports nothing on a healthy store', async () => {
     const store = await createStore({ root: dir });
     const { record } = await storeAction(store);
     await store.putAction(sha256Digest('k'), record);
-    const report = await store.verify();
+    const report = await store.maintenance.verify();
     assert.equal(report, { checked: 3, corrupt: [], dangling: [] });
   } finally {
     await cleanup();
@@ -105,7 +105,7 @@ Gc('keeps what recent records and refs reach, drops the unreachable and old', as
     const youngGarbage = (await store.putBytes('young garbage')).digest;
     await age(actionPathFor(dir, deadKey), 40 * DAY);
 
-    const report = await store.gc();
+    const report = await store.maintenance.gc();
     const kept: Digest[] = [live.file, live.tree, live.log, inTree.digest, treeDigest, youngGarbage];
     for (const d of kept) assert.ok(await store.has(d), `kept ${d}`);
     for (const d of [dead.file, dead.tree, dead.log, oldGarbage]) assert.not.ok(await store.has(d), `removed ${d}`);
@@ -128,7 +128,7 @@ Gc('drops refs unused for longer than maxAgeMs', async () => {
     await store.setRef('integrity', 'sha256-x', digest);
     await ageAllBlobs(store, 2 * HOUR);
     await age(refPathFor(dir, 'integrity', 'sha256-x'), 2 * DAY);
-    const report = await store.gc({ maxAgeMs: DAY });
+    const report = await store.maintenance.gc({ maxAgeMs: DAY });
     assert.is(report.removedRefs, 1);
     assert.is(report.removedBlobs, 1);
     assert.equal(await listBlobs(dir), []);
@@ -145,11 +145,11 @@ Gc('a dry run reports without removing', async () => {
     await ageAllBlobs(store, 2 * HOUR);
     await writeFile(join(dir, 'v1', 'tmp', 'old'), 'x');
     await age(join(dir, 'v1', 'tmp', 'old'), 2 * HOUR);
-    const report = await store.gc({ dryRun: true });
+    const report = await store.maintenance.gc({ dryRun: true });
     assert.is(report.removedBlobs, 1);
     assert.is(report.removedTempFiles, 1);
     assert.is((await listBlobs(dir)).length, 1);
-    assert.is((await store.stats()).tempFiles, 1);
+    assert.is((await store.maintenance.stats()).tempFiles, 1);
   } finally {
     await cleanup();
   }
@@ -162,9 +162,9 @@ Gc('removes only temp files older than an hour', async () => {
     await writeFile(join(dir, 'v1', 'tmp', 'old'), 'x');
     await writeFile(join(dir, 'v1', 'tmp', 'young'), 'x');
     await age(join(dir, 'v1', 'tmp', 'old'), 2 * HOUR);
-    const report = await store.gc();
+    const report = await store.maintenance.gc();
     assert.is(report.removedTempFiles, 1);
-    assert.is((await store.stats()).tempFiles, 1);
+    assert.is((await store.maintenance.stats()).tempFiles, 1);
   } finally {
     await cleanup();
   }

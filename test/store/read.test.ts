@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type LocalStore, blobPathFor } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/index.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 
@@ -11,8 +11,8 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function corrupt(store: Store, digest: `sha256:${string}`, garbage: string): Promise<void> {
-  const path = store.blobPath(digest);
+async function corrupt(store: LocalStore, digest: `sha256:${string}`, garbage: string): Promise<void> {
+  const path = blobPathFor(store.root, digest);
   await chmod(path, 0o644);
   await writeFile(path, garbage);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatInspection, inspectAttestation, parseAttestationFile, parseTrustedRoot } from '../../src/verify/index.js';
+import { inspectAttestation, parseAttestationFile, parseTrustedRoot } from '../../src/verify/index.js';
 import { artifactOf, BUILDER_ID, dependency, jsonl, makeKey, makeProvenance, NPM, npmFixture, sign } from './provenance-helpers.js';
 
 const release = makeKey('release');
@@ -53,19 +53,4 @@ inspectAttestationSuite('shows an envelope whose payload is not JSON with an err
   assert.is(e?.builderId, undefined);
 });
 
-const formatInspectionSuite = suite('formatInspection');
-
-formatInspectionSuite('prints who built it, from what, subjects, dependencies and signature status', () => {
-  const text = formatInspection(inspectAttestation(kiln, { keys: [release.trusted] }));
-  for (const needle of [BUILDER_ID, 'hello 2.12', 'hello.tar', 'dep-1.tar.gz', `${release.signer.keyid}  verified by release.pub`, 'NOT verified']) {
-    assert.ok(text.includes(needle), `missing ${needle} in\n${text}`);
-  }
-});
-
-formatInspectionSuite('prints the npm signer and source', () => {
-  const text = formatInspection(inspectAttestation(npm));
-  assert.ok(text.includes(NPM.identity) && text.includes('https://github.com/microsoft/playwright-cli @ refs/tags/v0.1.1'), text);
-});
-
 inspectAttestationSuite.run();
-formatInspectionSuite.run();

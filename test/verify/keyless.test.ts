@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   assertKeylessOptions,
+  isAnchoredPattern,
   hashArtifact,
   parseAttestationFile,
   parseTrustedRoot,
@@ -127,6 +128,21 @@ assertKeylessOptionsSuite('rejects an invalid identity regexp', () => {
   throwsWithCode(() => assertKeylessOptions({ certificateIdentityRegexp: '(unclosed', certificateOidcIssuer: NPM.issuer }), 'KILN_VERIFY_BAD_REGEXP');
 });
 
+const anchored = suite('isAnchoredPattern');
+
+anchored('a pattern that can only match a whole identity', () => {
+  for (const re of ['^https://github\\.com/o/r/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+$', '^(a|b)$', '^[|$]x$', '^a\\\\$']) assert.is(isAnchoredPattern(re), true, re);
+});
+
+anchored('a pattern that matches inside a longer identity, or an alternation that escapes the anchors', () => {
+  for (const re of ['github\\.com/o/r/', '^https://github\\.com/o/r/', 'release\\.yml$', '^a|b$', '^a\\$', '^(a$', '^[a$', '']) assert.is(isAnchoredPattern(re), false, re);
+});
+
+anchored('cosign semantics are kept: an unanchored pattern still matches anywhere (the CLI only warns)', () => {
+  const result = verifyKeylessBundle(npmBundle.bundle, trustMaterial, { certificateIdentityRegexp: 'microsoft/playwright-cli/', certificateOidcIssuer: NPM.issuer });
+  assert.is(result.checks[1]?.passed, true);
+});
+
 const parseTrustedRootSuite = suite('parseTrustedRoot');
 
 parseTrustedRootSuite('rejects text that is not a trusted root', () => {
@@ -138,3 +154,4 @@ verifyKeylessBundleSuite.run();
 npmProvenance.run();
 assertKeylessOptionsSuite.run();
 parseTrustedRootSuite.run();
+anchored.run();

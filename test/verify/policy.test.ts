@@ -29,6 +29,13 @@ parsePolicySuite('reads named rules with the line of each expression', () => {
   assert.is(p.rules[0]?.description, 'first');
 });
 
+parsePolicySuite('reads rebuilders as verifier ids or (id, key fingerprint) pairs; refuses a pair without a fingerprint', () => {
+  const key = 'SHA256:' + 'A'.repeat(43);
+  const text = ['kiln: 1', 'rules:', '  - { name: t, expr: "true" }', 'rebuilds:', '  minimum: 1', '  rebuilders:', '    - https://a.example.org/r', `    - { id: https://b.example.org/r, key: "${key}" }`, ''].join('\n');
+  assert.equal(parsePolicy(text, 'p.yaml').rebuilds, { minimum: 1, rebuilders: ['https://a.example.org/r', { id: 'https://b.example.org/r', key }] });
+  throwsWithCode(() => parsePolicy(text.replace(key, 'abc'), 'p.yaml'), 'KILN_VERIFY_BAD_POLICY');
+});
+
 parsePolicySuite('reports malformed YAML with file and line', () => {
   const err = throwsWithCode<Located>(() => parsePolicy('kiln: 1\nrules:\n  - name: a\n    expr: [unclosed\n', 'bad.yaml'), 'KILN_VERIFY_BAD_POLICY');
   assert.is(err.where?.file, 'bad.yaml');

@@ -1,7 +1,17 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PREDICATE_CYCLONEDX, type DsseEnvelope } from '../../src/attest/index.js';
-import { isPinned, parseAttestationFile, parsePolicy, subjectMatches, verifyProvenance, type Attestation, type VerifyReport } from '../../src/verify/index.js';
+import {
+  isPinned,
+  parseAttestationFile,
+  parsePolicy,
+  SIGNATURE_NOT_CHECKED,
+  subjectMatches,
+  verifyProvenance,
+  verifyProvenanceAttestation,
+  type Attestation,
+  type VerifyReport,
+} from '../../src/verify/index.js';
 import { throwsWithCode } from '../helpers/index.js';
 import { artifactOf, BUILDER_ID, dependency, jsonl, makeKey, makeProvenance, sign, statementPayload } from './provenance-helpers.js';
 
@@ -40,7 +50,7 @@ verifyProvenanceSuite('passes provenance signed by a trusted key whose subject i
   assert.is(report.passed, true, JSON.stringify(report.checks));
   assert.equal(
     report.checks.map((c) => c.name),
-    ['signature', 'payloadType', 'statement-type', 'predicate-type', 'subject:hello.tar', 'builder-id', 'build-type', 'dependencies-pinned'],
+    ['signature', 'payloadType', 'statement-type', 'predicate-type', 'subject-names', 'subject:hello.tar', 'builder-id', 'build-type', 'dependencies-pinned'],
   );
   assert.equal(report.signer, { kind: 'key', keyids: [trustedKey.trusted.keyid], keys: ['release.pub'] });
   assert.is(report.statement?.subject[0]?.name, 'hello.tar');
@@ -125,11 +135,26 @@ verifyProvenanceSuite('rejects a predicateType other than SLSA provenance v1 (pr
   failsAt(verify(sign(makeProvenance([artifact], { predicateType: 'https://slsa.dev/provenance/v0.2' }), [trustedKey.signer])), 'predicate-type');
 });
 
-verifyProvenanceSuite('rejects an in-toto Statement v0.1 when v1 is required (statement-type)', () => {
+verifyProvenanceSuite('passes provenance v1 in an in-toto Statement v0.1 (cosign attest-blob writes that), and says so', () => {
   const statement = { ...makeProvenance([artifact]), _type: 'https://in-toto.io/Statement/v0.1' };
   const report = verify(sign(statement, [trustedKey.signer]));
-  failsAt(report, 'statement-type');
-  assert.ok(report.checks.find((c) => c.name === 'statement-type')!.reason.includes('v0.1'));
+  assert.is(report.passed, true, JSON.stringify(report.checks));
+  assert.is(report.checks.find((c) => c.name === 'statement-type')!.reason, 'https://in-toto.io/Statement/v0.1');
+});
+
+verifyProvenanceSuite('rejects a statement of another _type (statement-type)', () => {
+  const statement = { ...makeProvenance([artifact]), _type: 'https://in-toto.io/Statement/v2' };
+  failsAt(verify(sign(statement, [trustedKey.signer])), 'statement-type');
+});
+
+verifyProvenanceSuite('does not report the trusted signature as ignored when its keyid is empty (cosign leaves it empty)', () => {
+  const envelope = good();
+  const unlabelled = { ...envelope, signatures: envelope.signatures.map((s) => ({ ...s, keyid: '' })) };
+  const report = verify(unlabelled);
+  assert.is(report.passed, true);
+  assert.not.match(report.checks[0]!.reason, /ignored/);
+  const withForeign = { ...envelope, signatures: [...unlabelled.signatures, { keyid: '', sig: Buffer.alloc(64, 7).toString('base64') }] };
+  assert.match(verify(withForeign).checks[0]!.reason, /ignored, not by a trusted key: signature 2$/);
 });
 
 verifyProvenanceSuite('rejects a signed payload that is not a statement object (statement-type)', () => {
@@ -210,6 +235,50 @@ verifyProvenanceSuite('checks 1,000 resolved dependencies', () => {
   assert.ok(statementPayload(report.statement).length > 100_000);
 });
 
+verifyProvenanceSuite('rejects a subject name listed twice, one of them with a digest nobody built (subject-names)', () => {
+  const statement = makeProvenance([artifact]) as any;
+  statement.subject.push({ name: 'hello.tar', digest: { sha256: 'f'.repeat(64) } });
+  const report = verify(sign(statement, [trustedKey.signer]));
+  failsAt(report, 'subject-names');
+  assert.match(report.checks.find((c) => c.name === 'subject-names')!.reason, /repeated: "hello\.tar"/);
+});
+
+verifyProvenanceSuite('rejects a kiln subject name that is not a relative path (subject-names), naming it', () => {
+  for (const name of ['../../etc/passwd', '/abs', 'a//b', 'a\\b']) {
+    const statement = makeProvenance([artifact]) as any;
+    statement.subject[0].name = name;
+    const report = verify(sign(statement, [trustedKey.signer]));
+    failsAt(report, 'subject-names');
+    assert.ok(report.checks.find((c) => c.name === 'subject-names')!.reason.includes(JSON.stringify(name)), name);
+  }
+});
+
+verifyProvenanceSuite('other builders’ subjects are names, not paths: a purl passes, repeated "_" is not a repeat', () => {
+  const statement = makeProvenance([artifact], { buildType: 'https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1' }) as any;
+  statement.subject[0].name = 'pkg:npm/@scope/hello@1.0.0';
+  statement.subject.push({ name: '_', digest: { sha256: 'e'.repeat(64) } }, { name: '_', digest: { sha256: 'd'.repeat(64) } });
+  const report = verify(sign(statement, [trustedKey.signer]));
+  assert.is(report.checks.find((c) => c.name === 'subject-names')!.passed, true, JSON.stringify(report.checks));
+});
+
+const attestationSuite = suite('verifyProvenanceAttestation');
+
+attestationSuite('with no artifact: the same checks but subject:<artifact>', () => {
+  const report = verifyProvenanceAttestation({ attestation: dsse(good()), keys: [trustedKey.trusted] });
+  assert.is(report.passed, true);
+  assert.not.ok(report.checks.some((c) => c.name.startsWith('subject:')));
+  assert.ok(report.statement);
+});
+
+attestationSuite('ignoreSignature: the signature check fails as NOT CHECKED, the statement checks still run, nothing passes', () => {
+  const garbage: DsseEnvelope = { ...good(), signatures: [{ keyid: '', sig: Buffer.alloc(64, 9).toString('base64') }] };
+  const report = verifyProvenanceAttestation({ attestation: dsse(garbage), keys: [], ignoreSignature: true });
+  assert.is(report.passed, false);
+  assert.equal(report.checks[0], { name: 'signature', passed: false, reason: SIGNATURE_NOT_CHECKED });
+  assert.ok(report.checks.slice(1).every((c) => c.passed), JSON.stringify(report.checks));
+  assert.ok(report.statement, 'the unauthenticated statement is handed back for the caller to judge');
+});
+
 const subjectMatchesSuite = suite('subjectMatches');
 
 subjectMatchesSuite('matches on sha512 alone (npm subjects)', () => {
@@ -242,4 +311,5 @@ isPinnedSuite('rejects no digest, weak-only digests and malformed hex', () => {
 
 verifyProvenanceSuite.run();
 subjectMatchesSuite.run();
+attestationSuite.run();
 isPinnedSuite.run();

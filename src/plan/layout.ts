@@ -87,8 +87,9 @@ export interface ImplicitActionSpec {
 }
 
 /**
- * An action kiln itself generates, pure: no inputs and no needed steps in the key, the profile's
- * environment under its own variables, the profile's host and limits, outputs never normalized.
+ * An action kiln itself generates, pure: no needed steps in the key (inputs only when kiln
+ * mounts some, as the assembly's package folder), the profile's environment under its own
+ * variables, the profile's host and limits, outputs never normalized.
  */
 export function planImplicitAction(spec: ImplicitActionSpec, context: ActionContext): PlannedAction {
   const { profile, digest } = context.profile;

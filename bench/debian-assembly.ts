@@ -1,6 +1,6 @@
 // Debian image assembly against mmdebstrap, Debian's own tool for a root filesystem from a
 // package list (issue: Debian images as fast as mmdebstrap).
-//   bash bench/setup-debian.sh && npm run build && node dist/bench/debian-assembly.js
+//   bash scripts/setup-bench.sh && npm run build && node dist/bench/debian-assembly.js
 // Needs root (mmdebstrap's root mode), Docker, apt's sources (lock and one download of the .debs).
 //
 // 1. `kiln lock` of two bench recipes against today's archive: A is recipes/toolchain's image
@@ -40,7 +40,7 @@ const kiln = join(root, 'bin', 'kiln.js');
 
 for (const tool of ['mmdebstrap', 'apt-ftparchive', '/usr/bin/time']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-    console.error(`debian-assembly: ${tool} is missing; run bash bench/setup-debian.sh`);
+    console.error(`debian-assembly: ${tool} is missing; run bash scripts/setup-bench.sh`);
     process.exit(2);
   }
 }
@@ -50,9 +50,11 @@ const toolchain = await loadBuildRecipe(join(root, 'recipes', 'toolchain'), { lo
 const packages = (toolchain?.images.toolchain as DebianImageSpec | undefined)?.packages
   ?? ['build-essential', 'dpkg-dev', 'fakeroot', 'debhelper', 'help2man', 'texinfo'];
 
+// A time of the bench's own: its image trees are not recipes/toolchain's, so removing their
+// engine images between rounds cannot pull an image from under another build on this engine.
 const recipeText = (name: string, list: string[]) => `kiln: 1
 name: ${name}
-sourceDateEpoch: 1700000000
+sourceDateEpoch: 1700000016
 images:
   toolchain:
     debian:

@@ -50,11 +50,12 @@ const toolchain = await loadBuildRecipe(join(root, 'recipes', 'toolchain'), { lo
 const packages = (toolchain?.images.toolchain as DebianImageSpec | undefined)?.packages
   ?? ['build-essential', 'dpkg-dev', 'fakeroot', 'debhelper', 'help2man', 'texinfo'];
 
-// A time of the bench's own: its image trees are not recipes/toolchain's, so removing their
-// engine images between rounds cannot pull an image from under another build on this engine.
+// A's image is recipes/toolchain's (a tree has no times, so another sourceDateEpoch would not
+// make it the bench's own): `docker rmi` between rounds leaves it while any container, the bench's
+// or another build's, uses it, and the round says so.
 const recipeText = (name: string, list: string[]) => `kiln: 1
 name: ${name}
-sourceDateEpoch: 1700000016
+sourceDateEpoch: 1700000000
 images:
   toolchain:
     debian:

@@ -3,7 +3,10 @@
 //   yaml <recipe file>       parseRecipe of the file's text
 //   log <MiB>                LogSink fed <MiB> MiB without a newline, in 64 KiB chunks, closed
 //   inspect <envelope file>  read the attestation file and inspect it
-import { readFile } from 'node:fs/promises';
+//   normalize <archive>      normalizeBlob of the archive, put into a fresh store first (not timed)
+//   unpack <archive>         unpackArchive of the archive (ingest into the store), likewise
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +43,23 @@ async function run(): Promise<void> {
       const t0 = performance.now();
       inspectAttestation(await readAttestationFile(args[0]!));
       return done(performance.now() - t0);
+    }
+    case 'normalize':
+    case 'unpack': {
+      const { createStore } = await load('store/index.js');
+      const { normalizeBlob } = await load('archive/normalize.js');
+      const { unpackArchive } = await load('archive/unpack.js');
+      const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-store-'));
+      try {
+        const store = await createStore({ root: dir });
+        const { digest } = await store.putFile(args[0]!);
+        const t0 = performance.now();
+        if (task === 'normalize') await normalizeBlob(store, digest, { sourceDateEpoch: 1_700_000_000 });
+        else await unpackArchive(store, digest, { label: 'bench' });
+        return done(performance.now() - t0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }
     default:
       throw new Error(`unknown task ${task}`);

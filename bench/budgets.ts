@@ -5,7 +5,8 @@
 // Every measurement is a fresh process, the two trees taking turns (A B A B…) so that the
 // machine's drift hits both alike; medians of BENCH_RUNS (default 5).
 // 1. The normal path must cost the same: `kiln diff` of two 50 MiB tarballs (plain, gzip, and
-//    gzip with the members in another order, which spills), `kiln verify` of a 1 GiB artifact.
+//    gzip with the members in another order, which spills), normalization and unpacking of
+//    the tarball (store to store), `kiln verify` of a 1 GiB artifact.
 // 2. What the budgets fix: parsing a recipe of 40,000 keys, a step log of 16 MiB without a
 //    newline, `kiln inspect` of an unsigned 1 MB envelope with a large embedded recipe
 //    (a run over BENCH_TIMEOUT_S seconds, default 180, is cut and shown as such).
@@ -194,6 +195,12 @@ async function normalPath(): Promise<void> {
   const [ga, gb, gbr] = [gz(pair.a), gz(pair.b), gz(pair.bReordered)];
   sideBySide(`kiln diff, ${diffMiB} MiB tar.gz`, (root) => diffCli(root, ga, gb), { okCodes: [1] });
   sideBySide(`kiln diff, ${diffMiB} MiB tar.gz, reordered (spills)`, (root) => diffCli(root, ga, gbr), { okCodes: [1] });
+  // The archive readers that ingest and normalization share with kiln diff.
+  const task = (name: string, file: string) => (root: string): [string, string[]] => [process.execPath, [child, root, name, file]];
+  sideBySide(`normalize a ${diffMiB} MiB tar (store to store)`, task('normalize', pair.a), { field: 'ms' });
+  sideBySide(`normalize a ${diffMiB} MiB tar.gz`, task('normalize', ga), { field: 'ms' });
+  sideBySide(`unpack (ingest) a ${diffMiB} MiB tar`, task('unpack', pair.a), { field: 'ms' });
+  sideBySide(`unpack (ingest) a ${diffMiB} MiB tar.gz`, task('unpack', ga), { field: 'ms' });
   await rm(pair.a);
   await rm(pair.b);
   await rm(pair.bReordered);

@@ -17,11 +17,11 @@ import {
 } from '../src/reapi/index.js';
 import { createDockerEngine } from '../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../src/sandbox/index.js';
-import { createStore, type TreeEntry } from '../src/store/index.js';
+import { createStore } from '../src/store/index.js';
 import { busyboxRootfs } from '../test/helpers/busybox.js';
 import { makeTempDir } from '../test/helpers/index.js';
 import { busyboxLayers, ensureCluster, PLATFORM, shellCommand } from '../test/reapi/cluster.js';
-import { fmt, median, timeCommand } from './util.js';
+import { fmt, median, putLargeTree, timeCommand } from './util.js';
 
 const ACTIONS = 20;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -86,15 +86,7 @@ try {
   console.log(`  worker phases, median per action: queued ${fmt(median(phases.queue))}, input fetch ${fmt(median(phases.fetch))}, run ${fmt(median(phases.exec))}, output upload ${fmt(median(phases.upload))}`);
 
   // 2. A large tree, uploaded twice.
-  const entries: TreeEntry[] = [];
-  const files = 2000;
-  const big = 8;
-  const bigBytes = 5 * 1024 * 1024;
-  const smallBytes = Math.max(1, Math.floor((TREE_MIB * 1024 * 1024 - big * bigBytes) / (files - big)));
-  for (let i = 0; i < files; i++) {
-    const put = await store.putBytes(randomBytes(i < big ? bigBytes : smallBytes));
-    entries.push({ path: `lib/f${String(i).padStart(4, '0')}`, type: 'file', mode: 0o644, digest: put.digest, size: put.size });
-  }
+  const entries = await putLargeTree(store, TREE_MIB);
   const manifest = { kiln: 'tree/v1' as const, entries: [{ path: 'lib', type: 'dir' as const }, ...entries] };
   const tree = buildMerkleTree([...layers, { prefix: 'opt/toolchain', source: { kind: 'tree', manifest } }]);
   const totalBytes = entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
@@ -104,7 +96,7 @@ try {
   t0 = now();
   const second = await client.uploadInputRoot(tree, storeBlobOpener(store));
   const secondMs = now() - t0;
-  console.log(`input tree of ${files} files, ${(totalBytes / 1024 / 1024).toFixed(0)} MiB (+ the busybox image):`);
+  console.log(`input tree of ${entries.length} files, ${(totalBytes / 1024 / 1024).toFixed(0)} MiB (+ the busybox image):`);
   console.log(`  first upload    ${fmt(firstMs)}  ${first.missing}/${first.blobs} blobs missing, ${(first.uploadedBytes / 1024 / 1024).toFixed(1)} MiB sent (${first.streamed} through ByteStream)`);
   console.log(`  second upload   ${fmt(secondMs)}  ${second.missing}/${second.blobs} blobs missing, ${second.uploadedBytes} bytes sent (target: none)`);
   if (second.missing !== 0) process.exitCode = 1;

@@ -1,4 +1,6 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Store, TreeEntry } from '../src/store/index.js';
 
 /** Wall time of one command in ms (throws if it fails). */
 export function timeCommand(cmd: string, args: string[], options: SpawnSyncOptions = {}): number {
@@ -16,3 +18,20 @@ export function median(values: number[]): number {
 }
 
 export const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+/**
+ * A toolchain-like tree of random files put into the store: 2,000 files, 8 of 5 MiB and the
+ * rest small, `mib` MiB in all. What the REAPI benches upload twice.
+ */
+export async function putLargeTree(store: Store, mib: number): Promise<TreeEntry[]> {
+  const entries: TreeEntry[] = [];
+  const files = 2000;
+  const big = 8;
+  const bigBytes = 5 * 1024 * 1024;
+  const smallBytes = Math.max(1, Math.floor((mib * 1024 * 1024 - big * bigBytes) / (files - big)));
+  for (let i = 0; i < files; i++) {
+    const put = await store.putBytes(randomBytes(i < big ? bigBytes : smallBytes));
+    entries.push({ path: `lib/f${String(i).padStart(4, '0')}`, type: 'file', mode: 0o644, digest: put.digest, size: put.size });
+  }
+  return entries;
+}

@@ -35,6 +35,9 @@ export interface GzipHeader {
 
 export const GZIP_HEADER_FIELDS = ['mtime', 'name', 'comment', 'os', 'xfl', 'flags', 'extra'] as const;
 
+/** Bytes enough for any sane gzip header (name and comment included): what kiln diff reads of one. */
+export const GZIP_HEAD_BYTES = 64 * 1024;
+
 /**
  * The one gzip header parser (RFC 1952 §2.3), for normalization and for kiln diff: the fields,
  * the raw extra field (XLEN included) and the header's length. `incomplete` while `head` is too

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import type { TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
-import { onSourceError } from './decompress.js';
 import { asArchiveError, entryError } from './errors.js';
 import { MirrorWriter, type MirrorSource, type TarMirror } from './mirror.js';
+import { Reader, toReadable } from './reader.js';
+import { readTar } from './tar.js';
 import { createTreeBuilder, fileMode, type TreeBuilderOptions } from './tree-builder.js';
 import type { IngestedTree, IngestOptions } from './types.js';
 import type { Digest } from '../util/digest.js';
@@ -51,71 +51,66 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
   const builder = createTreeBuilder(options);
   const writes = new WriteWindow();
   const mirror = options.mirror && new MirrorWriter(store, options.mirror, writes);
-  // Pre-POSIX (v7) headers have no `ustar` magic; automake's `make dist` still writes them
-  // (GNU hello 2.10's release tarball is one). The header checksum is checked all the same.
-  // tar-stream reads the option but its bundled types do not declare it.
-  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
-  onSourceError(source, (err) => extract.destroy(err));
-  source.pipe(extract);
+  const raw = Reader.fromStream(source);
   try {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const name = header.name;
-      switch (header.type) {
+    const tar = readTar(raw, { label });
+    for (let entry = await tar.next(); entry !== undefined; entry = await tar.next()) {
+      const name = entry.name;
+      switch (entry.type) {
         case 'file':
         case 'contiguous-file': {
           // Check the name before any byte is stored: a hostile entry leaves nothing behind.
           const path = builder.checkPath(name);
           if (path === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
-          const mode = fileMode(header.mode ?? 0o644);
+          const mode = fileMode(entry.mode);
           if (options.shapeOnly) {
-            for await (const _ of entry) void _;
-            builder.addFile(name, { digest: SHAPE_DIGEST, size: 0, mode: header.mode ?? 0o644 });
-            continue;
+            // The body is skipped by the next read of the tar.
+            builder.addFile(name, { digest: SHAPE_DIGEST, size: 0, mode: entry.mode });
+            break;
           }
-          if ((header.size ?? 0) <= SMALL_FILE_BYTES) {
-            const chunks: Buffer[] = [];
-            for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-            const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          if (entry.size <= SMALL_FILE_BYTES) {
+            // A copy: the reader may hand out a view of a buffer it reuses, and the write is later.
+            const bytes = Buffer.from(await entry.body.read(entry.size));
             const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as const;
             builder.addFile(name, { digest, size: bytes.length, mode });
             await writes.add(digest, bytes.length, () => store.putBytes(bytes, { digest }));
             await mirror?.add({ path, type: 'file', mode, digest, size: bytes.length }, bytes);
-            continue;
+            break;
           }
-          const put = await store.putStream(Readable.from(entry, { objectMode: false }));
+          const put = await store.putStream(toReadable(entry.body));
           builder.addFile(name, { digest: put.digest, size: put.size, mode });
           await mirror?.add({ path, type: 'file', mode, digest: put.digest, size: put.size });
-          continue;
+          break;
         }
         case 'directory':
           builder.addDir(name);
           await mirror?.add({ path: builder.checkPath(name), type: 'dir' });
           break;
         case 'symlink':
-          builder.addSymlink(name, header.linkname ?? '');
-          await mirror?.add({ path: builder.checkPath(name), type: 'symlink', target: header.linkname ?? '' });
+          builder.addSymlink(name, entry.linkname);
+          await mirror?.add({ path: builder.checkPath(name), type: 'symlink', target: entry.linkname });
           break;
         case 'link': {
-          const placed = builder.addHardlink(name, header.linkname ?? '');
+          const placed = builder.addHardlink(name, entry.linkname);
           await mirror?.add(placed);
           break;
         }
         case 'character-device':
         case 'block-device':
         case 'fifo':
-          builder.addSpecial(name, header.type);
+          builder.addSpecial(name, entry.type);
           await mirror?.parents(builder.checkPath(name));
           break;
-        default:
-          throw entryError('KILN_ARCHIVE_UNSUPPORTED', label, name, `has a tar entry type kiln does not read (${String(header.type)})`);
+        case 'unknown':
+          throw entryError('KILN_ARCHIVE_UNSUPPORTED', label, name, `has a tar entry type kiln does not read (typeflag ${JSON.stringify(entry.typeflag)})`);
       }
-      // Entries other than files may still carry bytes: drain them so the parser moves on.
-      for await (const _ of entry) void _;
     }
     await writes.drain();
+    // What follows the end of the archive (GNU tar pads to 10 KiB records) is read, not used:
+    // a decompressor feeding `source` must be able to finish, and a store blob to verify.
+    await raw.drain();
   } catch (err) {
-    source.unpipe(extract);
+    // Destroying the source also settles a read still pending on it (a body the store gave up on).
     source.destroy();
     await writes.drain().catch(() => undefined);
     throw asArchiveError(err, label, 'reading the tar stream');

@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { comparePaths } from '../store/tree.js';
+import { ArchiveError } from './errors.js';
 import { writeMember, type TarHeader } from './pack.js';
+import { Reader } from './reader.js';
+import { readTar, type TarEntryType } from './tar.js';
 
-type MemberType = 'file' | 'contiguous-file' | 'link' | 'symlink' | 'directory' | 'character-device' | 'block-device' | 'fifo';
-const KNOWN_TYPES = new Set<string>(['file', 'contiguous-file', 'link', 'symlink', 'directory', 'character-device', 'block-device', 'fifo']);
+type MemberType = Exclude<TarEntryType, 'unknown'>;
 
 /** One member of a tar, as indexed: its header and where its bytes sit in the file. */
 export interface TarMember {
@@ -24,43 +26,45 @@ export interface TarMember {
 /**
  * Indexes a tar (a stream over the same bytes as the file later read at random). Undefined if
  * the stream is not a tar kiln can rewrite without changing content: corrupt, a member type it
- * does not know, sparse members, names that are not UTF-8.
+ * does not know, sparse members, names that are not UTF-8, or anything but zeros after the
+ * end of the archive (a rewrite would drop it).
  */
 export async function indexTar(source: Readable): Promise<TarMember[] | undefined> {
-  const extract = tar.extract();
-  source.on('error', (err) => extract.destroy(err));
-  source.pipe(extract);
+  const raw = Reader.fromStream(source);
   const members: TarMember[] = [];
-  let rewritable = true;
   try {
-    for await (const entry of extract) {
-      const h = entry.header as tar.Header & { byteOffset?: number; pax?: Record<string, string> | null };
-      const pax = h.pax ?? {};
-      const sparse = Object.keys(pax).some((key) => key.startsWith('GNU.sparse'));
-      const text = `${h.name}\0${h.linkname ?? ''}`;
-      if (!KNOWN_TYPES.has(String(h.type)) || sparse || text.includes('\uFFFD') || typeof h.byteOffset !== 'number') rewritable = false;
+    const tar = readTar(raw, { label: 'normalize' });
+    for (let entry = await tar.next(); entry !== undefined; entry = await tar.next()) {
+      const sparse = [...entry.pax.keys(), ...entry.globalPax.keys()].some((key) => key.startsWith('GNU.sparse'));
+      const text = `${entry.name}\0${entry.linkname}`;
+      if (entry.type === 'unknown' || sparse || text.includes('\uFFFD')) return undefined;
       members.push({
-        name: h.name,
-        type: h.type as MemberType,
-        mode: h.mode ?? 0,
-        mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
-        size: h.size ?? 0,
-        linkname: h.linkname ?? '',
-        devmajor: h.devmajor ?? 0,
-        devminor: h.devminor ?? 0,
-        offset: h.byteOffset ?? 0,
+        name: entry.name,
+        type: entry.type,
+        mode: entry.mode,
+        mtime: Math.floor(entry.mtime),
+        size: entry.size,
+        linkname: entry.linkname,
+        devmajor: entry.devmajor,
+        devminor: entry.devminor,
+        offset: entry.offset,
       });
-      for await (const _ of entry) void _;
     }
+    for (let c = await raw.next(); c !== null; c = await raw.next()) if (!isZeros(c)) return undefined;
   } catch (err) {
+    if (err instanceof ArchiveError && err.code === 'KILN_ARCHIVE_CORRUPT') return undefined;
     // Store errors (a blob that fails verification) are not "not a tar": they go up.
     if ((err as { code?: unknown }).code?.toString().startsWith('KILN_')) throw err;
     return undefined;
   } finally {
-    source.unpipe(extract);
     source.destroy();
   }
-  return rewritable ? members : undefined;
+  return members;
+}
+
+function isZeros(chunk: Buffer): boolean {
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+  return true;
 }
 
 /** A member as it will be written: `dataFrom` is the member whose bytes it carries. */

@@ -9,9 +9,10 @@ import type { TreeEntry, TreeManifest } from '../store/tree.js';
 import type { PutResult, Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { readBlobHead } from './blob-file.js';
-import { ARCHIVE_HEAD_BYTES, isGzip, isTar } from './detect.js';
+import { detectFormat, FORMAT_HEAD_BYTES } from './format.js';
 import { ArchiveError } from './errors.js';
 import { fixGzipHeader } from './gzip.js';
+import { openFileRange } from './range.js';
 import { indexTar, planCanonicalTar, writeCanonicalTar } from './normalize-tar.js';
 import type { NormalizedTree, NormalizeOptions } from './types.js';
 
@@ -55,11 +56,12 @@ export async function normalizeTree(store: Store, manifest: TreeManifest, option
  * the file in the output tree); its temp files are gone before the error leaves.
  */
 export async function normalizeBlob(store: Store, digest: Digest, options: NormalizeOptions, name: string = digest): Promise<PutResult | undefined> {
-  const head = await readBlobHead(store, digest, ARCHIVE_HEAD_BYTES);
-  if (!isGzip(head) && !isTar(head)) return undefined;
+  const format = detectFormat(await readBlobHead(store, digest, FORMAT_HEAD_BYTES));
+  if (format === 'tar') return normalizeTar(store, digest, options);
+  if (format !== 'gzip') return undefined;
   const tmp = await mkdtemp(join(tmpdir(), 'kiln-normalize-'));
   try {
-    return isGzip(head) ? await normalizeGzip(store, digest, tmp, options, name) : await normalizeTar(store, digest, options);
+    return await normalizeGzip(store, digest, tmp, options, name);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -100,12 +102,17 @@ async function normalizeGzip(store: Store, digest: Digest, tmp: string, options:
     source.on('error', (err) => fixed.destroy(err));
     return store.putStream(source.pipe(fixed));
   }
-  const tarStream = writeCanonicalTar(fileRange(inner), planCanonicalTar(members, options.sourceDateEpoch));
-  const gzip = createGzip({ level: GZIP_LEVEL });
-  tarStream.on('error', (err) => gzip.destroy(err));
-  const fixed = fixGzipHeader();
-  gzip.on('error', (err) => fixed.destroy(err));
-  return store.putStream(tarStream.pipe(gzip).pipe(fixed));
+  const range = await openFileRange(inner);
+  try {
+    const tarStream = writeCanonicalTar(range.stream, planCanonicalTar(members, options.sourceDateEpoch));
+    const gzip = createGzip({ level: GZIP_LEVEL });
+    tarStream.on('error', (err) => gzip.destroy(err));
+    const fixed = fixGzipHeader();
+    gzip.on('error', (err) => fixed.destroy(err));
+    return await store.putStream(tarStream.pipe(gzip).pipe(fixed));
+  } finally {
+    await range.close();
+  }
 }
 
 /**
@@ -131,8 +138,8 @@ async function gunzipIfTar(source: Readable, inner: string, limit: number, tooLa
       if (total > limit) throw tooLarge();
       if (head !== undefined) {
         head = Buffer.concat([head, chunk as Buffer]);
-        if (head.length < ARCHIVE_HEAD_BYTES) continue;
-        if (isTar(head)) {
+        if (head.length < FORMAT_HEAD_BYTES) continue;
+        if (detectFormat(head) === 'tar') {
           out = createWriteStream(inner, { flags: 'wx' });
           await write(out, head);
         }
@@ -163,9 +170,4 @@ async function gunzipIfTar(source: Readable, inner: string, limit: number, tooLa
 
 async function write(target: Writable, chunk: Buffer): Promise<void> {
   if (!target.write(chunk)) await once(target, 'drain');
-}
-
-/** Byte ranges of a temp file (the tar inside a gzip, written out for random access). */
-function fileRange(file: string): (start: number, end: number) => Readable {
-  return (start, end) => createReadStream(file, { start, end: end - 1 });
 }

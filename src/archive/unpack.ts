@@ -7,12 +7,12 @@ import type { Digest } from '../util/digest.js';
 import { selectArMember } from './ar.js';
 import { readBlobHead } from './blob-file.js';
 import { decompress, type Compression } from './decompress.js';
-import { ARCHIVE_HEAD_BYTES, detectArchiveFormat } from './detect.js';
+import { detectArchiveFormat, FORMAT_HEAD_BYTES } from './format.js';
 import { ArchiveError } from './errors.js';
 import { readTarEntries, type ReadTarMode } from './ingest-tar.js';
 import type { TreeBuilderOptions } from './tree-builder.js';
 import type { ArchiveFormat, IngestedTree } from './types.js';
-import { readZipEntries } from './zip.js';
+import { readZipEntries } from './ingest-zip.js';
 
 export interface UnpackOptions {
   /** The input the archive belongs to: named in every error. */
@@ -41,7 +41,7 @@ const DEB_PAYLOADS: Record<string, Compression> = {
  */
 export async function unpackArchive(store: Store, blob: Digest, options: UnpackOptions): Promise<IngestedTree> {
   const { label } = options;
-  const format = options.format ?? detectArchiveFormat(await readBlobHead(store, blob, ARCHIVE_HEAD_BYTES));
+  const format = options.format ?? detectArchiveFormat(await readBlobHead(store, blob, FORMAT_HEAD_BYTES));
   if (format === undefined) {
     throw new ArchiveError('KILN_ARCHIVE_UNSUPPORTED', `${label}: not an archive kiln can unpack (tar, tar.gz, tar.xz, tar.bz2, zip, deb)`, { label });
   }

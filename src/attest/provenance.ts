@@ -4,10 +4,12 @@ import { hexDigestsOfSri } from '../util/integrity.js';
 import type { BuildSummary } from '../builder/summary.js';
 import { debPurl } from '../fetch/deb.js';
 import type { Recipe } from '../recipe/types.js';
+import type { ActionOrigin } from '../store/types.js';
 import { isDigest, type Digest } from '../util/digest.js';
 import { AttestError } from './errors.js';
 import { assertDigestSet, makeStatement } from './statement.js';
 import { PREDICATE_SLSA_PROVENANCE_V1, type DigestSet, type ResourceDescriptor, type Statement } from './types.js';
+import { showValue } from '../util/show-value.js';
 
 /**
  * SLSA Provenance v1 for a kiln build, with kiln's buildType (docs/buildtypes/recipe-v1.md).
@@ -212,13 +214,18 @@ function stepByproducts(summary: BuildSummary, recipe: Recipe): ResourceDescript
       return {
         name: `${STEP_PREFIX}${name}`,
         digest: { sha256: hexOf(step.outputTree, `step ${name} output tree`) },
-        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached },
+        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.origin && { remoteCache: remoteCacheAnnotation(step.origin) }) },
       };
     });
 }
 
+/** A step served from a shared cache: where from, and the signature (or the trust in the server) that admitted it. */
+function remoteCacheAnnotation(origin: ActionOrigin): Record<string, string> {
+  return { endpoint: origin.endpoint, instance: origin.instance, admittedBy: origin.admittedBy, ...(origin.keyid !== undefined && { keyid: origin.keyid }) };
+}
+
 function hexOf(digest: string, what: string): string {
-  if (!isDigest(digest)) throw new AttestError('KILN_ATTEST_BAD_PROVENANCE', `${what} is not a sha256 digest`, { expected: 'sha256:<64 hex>', found: String(digest) });
+  if (!isDigest(digest)) throw new AttestError('KILN_ATTEST_BAD_PROVENANCE', `${what} is not a sha256 digest`, { expected: 'sha256:<64 hex>', found: showValue(digest) });
   return digest.slice('sha256:'.length);
 }
 
@@ -252,6 +259,8 @@ export interface StepRecord {
   log: Digest;
   image?: string;
   cached: boolean;
+  /** When the step came from a shared cache: the endpoint and what admitted it. */
+  remoteCache?: { endpoint: string; instance: string; admittedBy: string; keyid?: string };
 }
 
 /** Typed access to a kiln provenance statement, for rebuild and inspect. */
@@ -287,9 +296,9 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
   const predicate = obj(statement.predicate, 'predicate');
   const definition = obj(predicate.buildDefinition, 'buildDefinition');
   if (definition.buildType !== BUILD_TYPE_KILN_RECIPE_V1) {
-    throw new AttestError('KILN_ATTEST_BUILD_TYPE', `provenance of buildType ${String(definition.buildType)}, not kiln's`, {
+    throw new AttestError('KILN_ATTEST_BUILD_TYPE', `provenance of buildType ${showValue(definition.buildType)}, not kiln's`, {
       expected: BUILD_TYPE_KILN_RECIPE_V1,
-      found: String(definition.buildType),
+      found: showValue(definition.buildType),
     });
   }
   const external = obj(definition.externalParameters, 'externalParameters');
@@ -366,6 +375,7 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
       cached: annotations.cached === true,
     };
     if (typeof annotations.image === 'string') step.image = annotations.image;
+    if (annotations.remoteCache !== undefined) step.remoteCache = remoteCacheOf(annotations.remoteCache, `${where}.annotations.remoteCache`);
     steps.push(step);
   }
   const metadataRaw = runDetails.metadata === undefined || runDetails.metadata === null ? {} : obj(runDetails.metadata, 'runDetails.metadata');
@@ -386,6 +396,12 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
     steps,
     metadata,
   };
+}
+
+function remoteCacheOf(value: unknown, where: string): NonNullable<StepRecord['remoteCache']> {
+  const o = obj(value, where);
+  const keyid = o.keyid === undefined ? undefined : str(o.keyid, `${where}.keyid`);
+  return { endpoint: str(o.endpoint, `${where}.endpoint`), instance: str(o.instance, `${where}.instance`), admittedBy: str(o.admittedBy, `${where}.admittedBy`), ...(keyid !== undefined && { keyid }) };
 }
 
 function badShape(message: string): AttestError {

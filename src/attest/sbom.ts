@@ -30,9 +30,20 @@ export interface SbomOptions {
  * every `kiln verify` that imports this folder. It is CommonJS, so `require` loads it
  * synchronously and buildSbom stays a plain function.
  */
-let cdx: typeof CDX | undefined;
-function library(): typeof CDX {
-  cdx ??= createRequire(import.meta.url)('@cyclonedx/cyclonedx-library') as typeof CDX;
+type Library = Pick<typeof CDX, 'Enums' | 'Models' | 'Serialize' | 'Spec'>;
+let cdx: Library | undefined;
+function library(): Library {
+  // The parts used, not the package's index: that also loads its JSON/XML validators (ajv),
+  // about as costly again, which a build never uses.
+  if (!cdx) {
+    const load = createRequire(import.meta.url);
+    cdx = {
+      Enums: load('@cyclonedx/cyclonedx-library/Enums') as typeof CDX.Enums,
+      Models: load('@cyclonedx/cyclonedx-library/Models') as typeof CDX.Models,
+      Serialize: load('@cyclonedx/cyclonedx-library/Serialize') as typeof CDX.Serialize,
+      Spec: load('@cyclonedx/cyclonedx-library/Spec') as typeof CDX.Spec,
+    };
+  }
   return cdx;
 }
 

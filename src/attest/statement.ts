@@ -1,5 +1,6 @@
 import { AttestError } from './errors.js';
 import { STATEMENT_TYPE_V01, STATEMENT_TYPE_V1, type DigestSet, type Statement } from './types.js';
+import { showValue } from '../util/show-value.js';
 
 /** in-toto Statement v1 (in-toto/attestation spec/v1/statement.md). Pure. */
 
@@ -49,7 +50,7 @@ export function statementFromPayload(payload: Uint8Array): Statement {
   if (!isObject(value)) throw bad('the payload is not a JSON object');
   const type = value._type;
   if (type !== STATEMENT_TYPE_V1 && type !== STATEMENT_TYPE_V01) {
-    const found = typeof type === 'string' ? type : String(type);
+    const found = showValue(type);
     throw new AttestError('KILN_ATTEST_STATEMENT_VERSION', `not an in-toto Statement v1 or v0.1 (_type ${found})`, { expected: STATEMENT_TYPE_V1, found });
   }
   if (typeof value.predicateType !== 'string' || value.predicateType === '') throw bad('the statement has no "predicateType"');

@@ -7,13 +7,15 @@ import type { Recipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
+import type { RemoteStore } from '../remote-cache/index.js';
+import { resolveRemoteCache, type RemoteCacheOptions } from '../remote-cache/settings.js';
 import { createStore, REF } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { type Digest } from '../util/digest.js';
 import { kilnVersion } from '../util/package.js';
 import { exportArtifacts } from './artifacts.js';
 import type { BuildReporter } from './events.js';
-import { createExecutor, type ActionOutcome, type ReusedOutcome } from './executor.js';
+import { createExecutor, type ActionOutcome, type ReusedOutcome, type SharedImplicitActions } from './executor.js';
 import { createBuildGraph, type BuildGraph } from './graph.js';
 import type { BuildSummary, StepSummary } from './summary.js';
 import { BUILD_SUMMARY_FORMAT, writeBuildSummary } from './summary.js';
@@ -60,6 +62,11 @@ export interface BuildOptions {
    */
   reuse?: Map<Digest, ReusedOutcome>;
   /**
+   * kiln's own actions (image assembly, clock probes) shared with other builds of this process,
+   * consulted and filled even with `noCache`: `kiln check` assembles each image once for all its builds.
+   */
+  implicitActions?: SharedImplicitActions;
+  /**
    * Where pinned bytes may come from besides the store and their upstream: content-addressed
    * mirrors and a Debian snapshot service (docs/mirrors.md). $KILN_MIRRORS and
    * $KILN_DEBIAN_SNAPSHOT are added.
@@ -76,6 +83,13 @@ export interface BuildOptions {
    * rebuilder's files (local inputs come only through `--input`).
    */
   allowFileUrls?: boolean;
+  /**
+   * A shared cache over the Remote Execution API (docs/remote-execution.md, "Shared cache"):
+   * steps found there, signed by a trusted key, do not run; results made here and pinned blobs
+   * fetched here go up; pinned bytes are looked up there before their upstream.
+   * $KILN_REMOTE_CACHE, $KILN_CACHE_TRUST and $KILN_CACHE_SIGN_KEY apply unless `fromEnv: false`.
+   */
+  remoteCache?: RemoteCacheOptions;
 }
 
 /**
@@ -90,7 +104,38 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   await assertSignKey(options.attest);
   // A bad --mirror is bad usage: refused before any work.
   const sources = resolveSources(options.sources);
-  const store = options.store ?? (await createStore());
+  const remoteCache = resolveRemoteCache(options.remoteCache);
+  const local = options.store ?? (await createStore());
+  const remote = remoteCache && (await openRemote(remoteCache, local, options, report));
+  try {
+    return await buildWith(remote ?? local, recipe, remote ? { ...sources, mirrors: [...sources.mirrors, remote.location] } : sources, options, report, startedOn);
+  } finally {
+    // Refusals and an unreachable server are reported by the store itself; a failed build keeps its own error.
+    await remote?.flush().catch(() => undefined);
+    remote?.close();
+  }
+}
+
+/** The store with the shared cache behind it; what it refuses or cannot reach is said as a warning. */
+async function openRemote(settings: NonNullable<ReturnType<typeof resolveRemoteCache>>, local: Store, options: BuildOptions, report: BuildReporter): Promise<RemoteStore> {
+  const { openRemoteCache, describeRemoteCacheEvent } = await import('../remote-cache/index.js');
+  const { resolveSignKey } = await import('../attest/index.js');
+  const defaultSignKey = options.attest === false ? undefined : resolveSignKey(options.attest?.signKey);
+  const remote = await openRemoteCache(settings, local, {
+    ...(defaultSignKey !== undefined && { defaultSignKey }),
+    onEvent: (event) => {
+      const message = describeRemoteCacheEvent(event);
+      if (message !== undefined) report({ type: 'cache-warning', message });
+    },
+  });
+  if (settings.trustServer) report({ type: 'cache-warning', message: `trusting the remote cache ${remote.remote.endpoint}: entries no trusted key signed are used as they are` });
+  if (settings.upload && remote.signedBy === undefined) {
+    report({ type: 'cache-warning', message: 'results go to the remote cache unsigned (readers accept them only with --trust-remote-cache): sign them with --cache-sign-key or --sign-key' });
+  }
+  return remote;
+}
+
+async function buildWith(store: Store, recipe: Recipe, sources: Sources, options: BuildOptions, report: BuildReporter, startedOn: Date): Promise<BuildSummary> {
   const profile = options.profile ?? (await loadSandboxProfile());
   const plan = planBuild(recipe, profile.profile, options.variation?.plan);
   report({ type: 'plan', steps: plan.order, inputs: Object.keys(recipe.inputs).sort() });
@@ -184,6 +229,7 @@ async function runGraph(args: {
     ...(options.maxLogBytes !== undefined && { maxLogBytes: options.maxLogBytes }),
     ...(options.noCache && { noCache: true }),
     ...(options.reuse && { reuse: options.reuse }),
+    ...(options.implicitActions && { implicitActions: options.implicitActions }),
   });
   const graph = createBuildGraph({ recipe, plan, store, fetched, sources, executor, context, reporter: report, jobs: options.jobs ?? 2, abort });
   try {
@@ -214,6 +260,7 @@ function stepSummary(outcome: ActionOutcome, image: ImageIdentity): StepSummary 
     exitCode: outcome.exitCode,
     durationMs: outcome.durationMs,
     ...(outcome.executor && { executor: outcome.executor }),
+    ...(outcome.origin && { origin: outcome.origin }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { PlannedAction } from '../plan/index.js';
 import type { Engine, ExecutorRecord } from '../sandbox/types.js';
-import type { Store } from '../store/index.js';
+import type { ActionLookup, ActionOrigin, Store } from '../store/index.js';
+import { canonicalJSON } from '../util/canonical-json.js';
 import type { Digest } from '../util/digest.js';
 import type { SourceLocation } from '../util/errors.js';
 import { BuildError } from './errors.js';
@@ -14,6 +15,22 @@ const archive = () => import('../archive/index.js');
 export interface ReusedOutcome {
   outputTree: Digest;
   log: Digest;
+  origin?: ActionOrigin;
+}
+
+/**
+ * kiln's own actions (image assembly, clock probes) run once for several builds of one process:
+ * `kiln check` hands every build the same, so its controls and varied builds judge the recipe's
+ * steps and the toolchain image is assembled once, not once per build.
+ */
+export interface SharedImplicitActions {
+  done: Map<Digest, ReusedOutcome>;
+  running: Map<Digest, Promise<ActionOutcome>>;
+}
+
+/** An empty set of shared implicit actions, for builds that should assemble each image once between them. */
+export function shareImplicitActions(): SharedImplicitActions {
+  return { done: new Map(), running: new Map() };
 }
 
 export interface ExecutorOptions {
@@ -25,6 +42,8 @@ export interface ExecutorOptions {
   noCache?: boolean;
   /** Consulted and filled even with `noCache`: nothing in it outlives the process. */
   reuse?: Map<Digest, ReusedOutcome>;
+  /** Consulted and filled for implicit actions, even with `noCache`. */
+  implicitActions?: SharedImplicitActions;
   /** Aborts every action still to start or running. */
   signal: AbortSignal;
   /** Budget of decompressed bytes per output archive while normalizing (the profile's `limits.decompressedBytes`). */
@@ -43,6 +62,8 @@ export interface ActionOutcome {
   durationMs: number;
   /** Who ran it; absent when it came from a cache. */
   executor?: ExecutorRecord;
+  /** Set when the cached result was made elsewhere (a shared cache) and what admitted it. */
+  origin?: ActionOrigin;
 }
 
 /** How a failure names what failed, for the user. */
@@ -75,15 +96,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Images already announced: the display hears of each once. */
   const announced = new Set<string>();
   /** Actions running now, by key: a second step with the same key waits for the first instead of running again. */
-  const running = new Map<Digest, Promise<ActionOutcome>>();
+  const ownRunning = new Map<Digest, Promise<ActionOutcome>>();
 
   async function execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome> {
     const { name, actionKey } = action;
     if (options.signal.aborted) throw new BuildError('KILN_BUILD_ABORTED', `${subject.describe} not started: the build was aborted`, { step: name });
-    const known = options.reuse?.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey));
+    const shared = action.implicit ? options.implicitActions : undefined;
+    const running = shared?.running ?? ownRunning;
+    const known = options.reuse?.get(actionKey) ?? shared?.done.get(actionKey) ?? (options.noCache ? undefined : await store.getAction(actionKey, lookupOf(action, subject)));
     if (known) {
-      report({ type: 'step-cached', step: name, actionKey });
-      return { actionKey, outputTree: known.outputTree, log: known.log, cached: true, exitCode: 0, durationMs: 0 };
+      const origin = known.origin;
+      report({ type: 'step-cached', step: name, actionKey, ...(origin && { origin }) });
+      return { actionKey, outputTree: known.outputTree, log: known.log, cached: true, exitCode: 0, durationMs: 0, ...(origin && { origin }) };
     }
     const twin = running.get(actionKey);
     if (twin) {
@@ -91,7 +115,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       report({ type: 'step-cached', step: name, actionKey });
       return { ...done, cached: true, durationMs: 0 };
     }
-    const pending = runAndCache(action, subject);
+    const pending = runAndCache(action, subject).then((outcome) => {
+      shared?.done.set(actionKey, { outputTree: outcome.outputTree, log: outcome.log });
+      return outcome;
+    });
     running.set(actionKey, pending);
     try {
       return await pending;
@@ -106,7 +133,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     options.reuse?.set(actionKey, { outputTree: outcome.outputTree, log: outcome.log });
     await store.putAction(actionKey, {
       kiln: 'action/v1', outputTree: outcome.outputTree, log: outcome.log, exitCode: 0, durationMs: outcome.durationMs, createdAt: new Date().toISOString(),
-    });
+    }, lookupOf(action, subject));
     report({ type: 'step-done', step: name, durationMs: outcome.durationMs, outputTree: outcome.outputTree });
     return outcome;
   }
@@ -165,6 +192,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   return { execute, prepareImage };
+}
+
+/** The key's preimage, for an action cache that addresses entries by it (a REAPI digest carries the size). */
+function lookupOf(action: PlannedAction, subject: ActionSubject): ActionLookup {
+  return { keyMaterial: canonicalJSON(action.material), label: subject.describe };
 }
 
 const NETWORK_FAILURE = /(bad address|could not resolve|name resolution|network is unreachable|ENETUNREACH|EAI_AGAIN|ENOTFOUND|connection refused|no route to host|unknown host|Temporary failure)/i;

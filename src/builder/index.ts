@@ -1,7 +1,7 @@
 export { build, PLATFORM } from './build.js';
 export type { BuildOptions, BuildVariation } from './build.js';
-export { createExecutor } from './executor.js';
-export type { ActionOutcome, ActionSubject, Executor, ExecutorOptions, ReusedOutcome } from './executor.js';
+export { createExecutor, shareImplicitActions } from './executor.js';
+export type { ActionOutcome, ActionSubject, Executor, ExecutorOptions, ReusedOutcome, SharedImplicitActions } from './executor.js';
 export { exportArtifacts, selectArtifacts } from './artifacts.js';
 export { BuildError } from './errors.js';
 export type { BuildErrorCode } from './errors.js';

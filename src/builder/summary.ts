@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { join } from 'node:path';
 import type { ClockMethod } from '../plan/clock.js';
 import type { ExecutorRecord } from '../sandbox/types.js';
+import type { ActionOrigin } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 
 export const BUILD_SUMMARY_FORMAT = 'build/v1';
@@ -28,6 +29,8 @@ export interface StepSummary {
   durationMs: number;
   /** Who ran the step (engine, version; a farm's worker); absent when it came from a cache. */
   executor?: ExecutorRecord;
+  /** When the result came from a shared cache: its endpoint and what admitted it (a trusted key's signature, or trust in the server). */
+  origin?: ActionOrigin;
 }
 
 /** The content of `<out>/build.json`, and of `kiln build --json`. */

@@ -6,13 +6,14 @@ import { join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { BuildVariation } from '../builder/index.js';
 import type { BuildSummary } from '../builder/summary.js';
-import { build, type ReusedOutcome } from '../builder/index.js';
+import { build, shareImplicitActions, type ReusedOutcome } from '../builder/index.js';
 import { loadBuildRecipe } from '../lock/index.js';
 import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { createEngine } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
+import type { RemoteCacheOptions } from '../remote-cache/index.js';
 import { createStore, type Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
@@ -58,6 +59,12 @@ export interface CheckOptions {
    * installed); `false`: inject none (images without their own get the later run only).
    */
   libfaketime?: string | false;
+  /**
+   * A shared cache (docs/remote-execution.md): every build of a check runs every step, so only
+   * its CAS serves here, as a source of pinned inputs; nothing is looked up in its action cache
+   * and nothing goes up ($KILN_REMOTE_CACHE applies the same way).
+   */
+  remoteCache?: RemoteCacheOptions;
 }
 
 export type CheckEvent =
@@ -251,6 +258,8 @@ function checkContext(
   const runnable = selected.filter((v) => unavailableReason(v, host) === undefined);
   const builds = new Map<string, CheckBuild>();
   const reuse = new Map<Digest, ReusedOutcome>();
+  // Images are kiln's own work, not the recipe's: assembled once for every build of the check.
+  const implicitActions = shareImplicitActions();
 
   const runBuild = async (label: string, variations: Variation[], opts: { reuse: boolean }): Promise<CheckBuild> => {
     const dir = join(env.root, label);
@@ -260,10 +269,11 @@ function checkContext(
     report({ type: 'build-start', label });
     try {
       record.summary = await build({
-        recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs,
+        recipe, out: dir, noCache: true, attest: false, store: env.store, engine: env.engine, profile: env.profile, jobs, implicitActions,
         ...(options.raw && { rawOutputs: true }),
         ...(variation && { variation }),
         ...(opts.reuse && { reuse }),
+        remoteCache: { ...options.remoteCache, readActions: false, upload: false },
       });
     } catch (err) {
       record.error = { ...(isKilnError(err) && { code: err.code }), message: (err as Error).message };

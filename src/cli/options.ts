@@ -1,4 +1,5 @@
 import type { SourceOptions } from '../fetch/index.js';
+import type { RemoteCacheOptions, RemoteConnectionOptions } from '../remote-cache/index.js';
 import { UsageError } from '../util/errors.js';
 import { escapeTerminal } from '../util/terminal.js';
 import type { KeylessOptions } from '../verify/index.js';
@@ -75,4 +76,50 @@ export function parseByteSize(text: string): number | undefined {
   if (!m) return undefined;
   const bytes = Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toUpperCase()]!;
   return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared cache over the Remote Execution API (docs/remote-execution.md, "Shared cache")
+
+/** How kiln reaches a REAPI endpoint: TLS, headers, a bearer token (shared by every remote option). */
+export const REMOTE_CONNECTION_OPTIONS = {
+  'remote-tls-ca': { type: 'string', value: 'FILE', description: "PEM of the CA that signed a grpcs:// server's certificate (default: the system's roots)" },
+  'remote-tls-cert': { type: 'string', value: 'FILE', description: 'PEM client certificate, for servers that want mutual TLS (with --remote-tls-key)' },
+  'remote-tls-key': { type: 'string', value: 'FILE', description: 'PEM key of the client certificate' },
+  'remote-header': { type: 'string', multiple: true, value: 'NAME=VALUE', description: 'a header sent with every remote call, e.g. an API key (repeatable)' },
+  'remote-bearer-token-file': { type: 'string', value: 'FILE', description: 'a file holding a bearer token for the remote (default $KILN_REMOTE_BEARER_TOKEN); never sent over plaintext' },
+} as const satisfies Record<string, OptionSpec>;
+
+export const REMOTE_CACHE_OPTIONS = {
+  'remote-cache': { type: 'string', value: 'URL', description: 'a shared cache: grpc[s]://host:port[/instance] of a REAPI CAS and action cache (default $KILN_REMOTE_CACHE)' },
+  'cache-trust': { type: 'string', multiple: true, value: 'PUB', description: 'a public key whose signed cache entries are used (repeatable; then $KILN_CACHE_TRUST); unsigned or other entries are refused and the step runs' },
+  'trust-remote-cache': { type: 'boolean', description: 'use entries no trusted key signed: the cache server decides what the build contains (warned)' },
+  'cache-sign-key': { type: 'string', value: 'FILE', description: 'sign uploaded cache entries with this PKCS#8 PEM key (default $KILN_CACHE_SIGN_KEY, else the --sign-key)' },
+  'no-cache-upload': { type: 'boolean', description: 'read the shared cache but upload nothing to it' },
+  ...REMOTE_CONNECTION_OPTIONS,
+} as const satisfies Record<string, OptionSpec>;
+
+type RemoteConnectionValues = { 'remote-tls-ca'?: string; 'remote-tls-cert'?: string; 'remote-tls-key'?: string; 'remote-header'?: string[]; 'remote-bearer-token-file'?: string };
+type RemoteCacheValues = RemoteConnectionValues & { 'remote-cache'?: string; 'cache-trust'?: string[]; 'trust-remote-cache'?: boolean; 'cache-sign-key'?: string; 'no-cache-upload'?: boolean };
+
+export function remoteConnectionOptions(values: RemoteConnectionValues): RemoteConnectionOptions {
+  return {
+    ...(values['remote-tls-ca'] !== undefined && { tlsCa: values['remote-tls-ca'] }),
+    ...(values['remote-tls-cert'] !== undefined && { tlsCert: values['remote-tls-cert'] }),
+    ...(values['remote-tls-key'] !== undefined && { tlsKey: values['remote-tls-key'] }),
+    ...(values['remote-header'] !== undefined && { headers: values['remote-header'] }),
+    ...(values['remote-bearer-token-file'] !== undefined && { bearerTokenFile: values['remote-bearer-token-file'] }),
+  };
+}
+
+/** The shared-cache flags as RemoteCacheOptions (absent flags left out, so the environment applies). */
+export function remoteCacheOptions(values: RemoteCacheValues): RemoteCacheOptions {
+  return {
+    ...(values['remote-cache'] !== undefined && { endpoint: values['remote-cache'] }),
+    ...(values['cache-trust'] !== undefined && { trust: values['cache-trust'] }),
+    ...(values['trust-remote-cache'] && { trustServer: true }),
+    ...(values['cache-sign-key'] !== undefined && { signKey: values['cache-sign-key'] }),
+    ...(values['no-cache-upload'] && { upload: false }),
+    connection: remoteConnectionOptions(values),
+  };
 }

@@ -1,4 +1,5 @@
 import type { BuildEvent, BuildReporter } from '../builder/events.js';
+import type { ActionOrigin } from '../store/types.js';
 import { formatLocation, isKilnError } from '../util/errors.js';
 import { escapeTerminal as safe, escapeTerminalLines } from '../util/terminal.js';
 import type { Output } from './io.js';
@@ -46,7 +47,7 @@ function plainLine(event: BuildEvent, started: Map<string, number>): string | un
       started.set(event.step, Date.now());
       return `kiln: step ${event.step}: running`;
     case 'step-cached':
-      return `kiln: step ${event.step}: cached`;
+      return `kiln: step ${event.step}: cached${event.origin ? ` (${originText(event.origin)})` : ''}`;
     case 'step-done':
       return `kiln: step ${event.step}: done in ${seconds(event.durationMs)}`;
     case 'step-failed':
@@ -55,7 +56,14 @@ function plainLine(event: BuildEvent, started: Map<string, number>): string | un
       return `${event.step} | ${safe(event.line)}`;
     case 'artifact':
       return undefined;
+    case 'cache-warning':
+      return `kiln: warning: ${event.step ? `step ${event.step}: ` : ''}${event.message}`;
   }
+}
+
+/** How a result from a shared cache was admitted, for the display. */
+function originText(origin: ActionOrigin): string {
+  return origin.admittedBy === 'signature' ? `remote cache, signed by ${origin.keyid}` : 'remote cache, trusted server';
 }
 
 /**
@@ -118,7 +126,10 @@ export function createTerminalReporter(err: Output): BuildReporter & { finish():
         break;
       case 'step-cached':
         state.set(event.step, 'cached');
-        above(`${paint(color, '2', '≡')} ${safe(event.step)} ${paint(color, '2', 'cached')}`);
+        above(`${paint(color, '2', '≡')} ${safe(event.step)} ${paint(color, '2', event.origin ? `cached (${safe(originText(event.origin))})` : 'cached')}`);
+        break;
+      case 'cache-warning':
+        above(`${paint(color, '33', '!')} ${event.step ? `${safe(event.step)}: ` : ''}${safe(event.message)}`);
         break;
       case 'step-done':
         state.set(event.step, 'done');

@@ -1,7 +1,6 @@
 import type { DiffContext } from './context.js';
-import { isText } from './detect.js';
-import type { Reader } from './reader.js';
-import { unifiedDiff } from './text.js';
+import type { Reader } from '../archive/reader.js';
+import { isText, unifiedDiff } from './text.js';
 import type { BinaryRegion } from './types.js';
 
 const EXCERPT_BYTES = 16;

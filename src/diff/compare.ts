@@ -7,12 +7,12 @@ import { compareLeaf, sameBytes } from './bytes.js';
 import { compareEntryLists, compareEntryStreams } from './container.js';
 import { createDiffContext, type DiffContext } from './context.js';
 import { decode } from './decode.js';
-import { detectFormat, HEAD_BYTES, type ContentFormat } from './detect.js';
+import { detectFormat, FORMAT_HEAD_BYTES, type ContentFormat } from '../archive/format.js';
 import type { Source } from './entries.js';
 import { DiffError } from './errors.js';
 import { fileSource, listFolder, statMeta, streamSource } from './folder.js';
-import { GZIP_HEAD_BYTES, GZIP_HEADER_FIELDS, parseGzipHeader } from './gzip.js';
-import { Reader } from './reader.js';
+import { GZIP_HEAD_BYTES, GZIP_HEADER_FIELDS, parseGzipHeader } from '../archive/gzip.js';
+import { hashingReader, Reader } from '../archive/reader.js';
 import { tarEntries } from './tar.js';
 import type { DiffOptions, DiffReport } from './types.js';
 
@@ -109,8 +109,8 @@ async function compareContent(ctx: DiffContext, path: string[], a: Source, b: So
     if (fa !== undefined && fa === fb && depth < MAX_DEPTH) {
       const ha = createHash('sha256');
       const hb = createHash('sha256');
-      const ta = hashing(ra, ha);
-      const tb = hashing(rb, hb);
+      const ta = hashingReader(ra, ha);
+      const tb = hashingReader(rb, hb);
       const before = ctx.found;
       await guarded(ctx, path, () => compareFormat(ctx, path, fa, a, ta, b, tb, depth));
       // The rest (tar's end blocks, trailing bytes) counts for the digests too.
@@ -136,15 +136,7 @@ async function withReaders<T>(a: Source, b: Source, fn: (ra: Reader, rb: Reader)
 }
 
 async function formats(ra: Reader, rb: Reader): Promise<[ContentFormat | undefined, ContentFormat | undefined]> {
-  return [detectFormat(await ra.peek(HEAD_BYTES)), detectFormat(await rb.peek(HEAD_BYTES))];
-}
-
-function hashing(inner: Reader, hash: ReturnType<typeof createHash>): Reader {
-  return new Reader(async () => {
-    const c = await inner.next();
-    if (c !== null) hash.update(c);
-    return c;
-  });
+  return [detectFormat(await ra.peek(FORMAT_HEAD_BYTES)), detectFormat(await rb.peek(FORMAT_HEAD_BYTES))];
 }
 
 /** Runs a structural comparison; a side whose data is corrupt becomes an `unreadable` difference. */

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { decompress } from '../archive/decompress.js';
-import { pump, Reader } from './reader.js';
+import { pump, Reader } from '../archive/reader.js';
 
 export interface Decoded {
   /** The decompressed bytes. */

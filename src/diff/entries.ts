@@ -1,4 +1,4 @@
-import type { Reader } from './reader.js';
+import type { Reader } from '../archive/reader.js';
 import type { EntryType } from './types.js';
 
 /** An entry's metadata as compared; a field a format lacks is undefined. */

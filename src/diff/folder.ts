@@ -3,7 +3,7 @@ import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path';
 import type { ContainerEntry, EntryMeta, Source } from './entries.js';
 import { DiffError } from './errors.js';
-import { Reader } from './reader.js';
+import { Reader } from '../archive/reader.js';
 import type { EntryType } from './types.js';
 
 /** Read size for streams that are not files (pipes). */

@@ -1,5 +1,18 @@
 import type { TextHunk } from './types.js';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 without NUL bytes: shown as a unified diff. */
+export function isText(data: Buffer): boolean {
+  if (data.includes(0)) return false;
+  try {
+    UTF8.decode(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface UnifiedDiffOptions {
   /** Unchanged lines shown around each change (default 3, as diff -u). */
   context?: number;

@@ -59,6 +59,15 @@ async function open(at: Location, expect: BlobExpectation, signal?: AbortSignal)
     if (expect.size !== undefined && info.size !== expect.size) return { ok: false, missing: false, reason: `holds ${info.size} bytes, the pin says ${expect.size}` };
     return { ok: true, file: at.path };
   }
+  if (at.kind === 'cas') {
+    const got = await at.store.open({ sha256: expect.sha256, ...(expect.size !== undefined && { size: expect.size }) }, signal);
+    if (!got.ok) return got;
+    if (expect.size !== undefined && got.size !== expect.size) {
+      got.stream.destroy();
+      return { ok: false, missing: false, reason: `holds ${got.size} bytes, the pin says ${expect.size}` };
+    }
+    return { ok: true, stream: got.stream };
+  }
   const got = await httpGet(at.url, { ...(signal && { signal }) });
   if (!got.ok) return { ok: false, missing: got.status === 404, reason: got.status === 404 ? 'not there (HTTP 404)' : got.reason };
   if (expect.size !== undefined && got.total !== undefined && got.total !== expect.size) {

@@ -17,7 +17,7 @@ export type { GitTree } from './git.js';
 export { composeSourceTree, debsrcPurl, dscRole, parseDsc, planSourceUnpack, resolveDebsrc, sourceDirName } from './debsrc.js';
 export type { DebsrcResolution, Dsc, DscFile, DscRole, UnpackPlan } from './debsrc.js';
 export { DEBIAN_SNAPSHOT_ENV, formatAttempts, MIRRORS_ENV, mirrorLocations, NO_SOURCES, parseLocation, resolveSources, snapshotLocations, snapshotRefFromUri, snapshotRefProblem, resolvedTime, unavailableHint } from './sources.js';
-export type { Location, SourceAttempt, SourceOptions, Sources } from './sources.js';
+export type { ContentOpened, ContentSource, Location, PlaceLocation, SourceAttempt, SourceOptions, Sources } from './sources.js';
 export { pinSha256 } from './integrity.js';
 export { putFromLocation, putFromMirror } from './blob-source.js';
 export type { BlobExpectation, BlobOutcome } from './blob-source.js';

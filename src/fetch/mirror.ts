@@ -8,7 +8,7 @@ import { fetchDebsrc } from './debsrc.js';
 import { FetchError, inputError, inputPrefix } from './errors.js';
 import type { Fetched } from './fetched.js';
 import { pinSha256 } from './integrity.js';
-import { snapshotLocations, type Location, type SourceAttempt } from './sources.js';
+import { snapshotLocations, type Location, type PlaceLocation, type SourceAttempt } from './sources.js';
 import type { FetchOptions } from './types.js';
 
 /** The pinned bytes of an input, through content-addressed mirrors (not `path`: it is local). */
@@ -88,7 +88,7 @@ async function fetchTreeFromMirror(store: Store, spec: GitInputSpec, mirror: Loc
  * coordinates the lock recorded. Resolves to what the fetcher would return, or to every
  * place tried and why it failed.
  */
-export async function fetchFromSnapshot(store: Store, spec: DebInputSpec | DebsrcInputSpec, base: Location, options: FetchOptions): Promise<Fetched | SourceAttempt[]> {
+export async function fetchFromSnapshot(store: Store, spec: DebInputSpec | DebsrcInputSpec, base: PlaceLocation, options: FetchOptions): Promise<Fetched | SourceAttempt[]> {
   if (spec.snapshot === undefined) {
     return [{ source: `Debian snapshot ${base.label}`, reason: `the lock records no snapshot path for this pin (\`kiln lock --update ${spec.name}\` records one while apt still has it)` }];
   }

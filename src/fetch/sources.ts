@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { DebianSnapshotRef } from '../recipe/types.js';
 import { UsageError } from '../util/errors.js';
@@ -21,12 +22,31 @@ export interface SourceOptions {
 }
 
 /** A folder or an http(s) base; `label` is what messages show (no credentials). */
-export type Location = { kind: 'file'; path: string; label: string } | { kind: 'http'; url: URL; label: string };
+export type PlaceLocation = { kind: 'file'; path: string; label: string } | { kind: 'http'; url: URL; label: string };
+
+/**
+ * A mirror: a place (folder, http base) holding `cas/<sha256>`, or a content store reached by
+ * digest (the shared cache's remote CAS, docs/remote-execution.md), whose bytes are verified
+ * like any other source's.
+ */
+export type Location = PlaceLocation | { kind: 'cas'; store: ContentSource; label: string };
+
+/**
+ * A content-addressed store that kiln reads by digest rather than by path or URL. It answers
+ * with the bytes of a blob (by sha256, and by size when the pin knows it), or says why not;
+ * the fetcher verifies every byte against the pin as from any other source.
+ */
+export interface ContentSource {
+  open(blob: { sha256: string; size?: number }, signal?: AbortSignal): Promise<ContentOpened>;
+}
+
+/** A content source's answer: the bytes to stream and their size, or why not (`missing`: it lacks them). */
+export type ContentOpened = { ok: true; stream: Readable; size: number } | { ok: false; missing: boolean; reason: string };
 
 /** SourceOptions resolved once per command, the environment included. */
 export interface Sources {
   mirrors: Location[];
-  debianSnapshot?: Location;
+  debianSnapshot?: PlaceLocation;
 }
 
 /** Whitespace-separated mirrors, used after the ones given with --mirror. */
@@ -40,7 +60,7 @@ export const NO_SOURCES: Sources = { mirrors: [] };
  * Parses one mirror or snapshot base: `http(s)://…`, `file:` URL, or a folder path (relative
  * to `cwd`). Pure. Throws UsageError for any other scheme. `what` names the option in errors.
  */
-export function parseLocation(text: string, what: string, cwd: string = process.cwd()): Location {
+export function parseLocation(text: string, what: string, cwd: string = process.cwd()): PlaceLocation {
   const trimmed = text.trim();
   if (trimmed === '') throw new UsageError(`${what}: an empty location`);
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(trimmed)?.[1]?.toLowerCase();
@@ -83,7 +103,7 @@ export function resolveSources(options: SourceOptions = {}, env: Record<string, 
 }
 
 /** A place under a base: a file path or a URL, with the label messages show. */
-export function under(base: Location, segments: string[]): Location {
+export function under(base: PlaceLocation, segments: string[]): PlaceLocation {
   if (base.kind === 'file') {
     const path = join(base.path, ...segments);
     return { kind: 'file', path, label: path };
@@ -99,6 +119,7 @@ export function under(base: Location, segments: string[]): Location {
  * Example: mirrorLocations(https://c/x/, 'ab12…') → [https://c/x/cas/ab12…]
  */
 export function mirrorLocations(mirror: Location, hex: string): Location[] {
+  if (mirror.kind === 'cas') return [mirror];
   const cas = under(mirror, ['cas', hex]);
   return mirror.kind === 'file' ? [cas, under(mirror, ['v1', 'cas', 'sha256', hex.slice(0, 2), hex.slice(2)])] : [cas];
 }
@@ -169,7 +190,7 @@ const LATER_MS = 86_400_000;
  * A file published hours before `kiln lock` ran may not be in that import yet, so the
  * snapshot a day later is asked second (when that is not in the future). Pure.
  */
-export function snapshotLocations(base: Location, ref: DebianSnapshotRef, now: Date = new Date()): Location[] {
+export function snapshotLocations(base: PlaceLocation, ref: DebianSnapshotRef, now: Date = new Date()): PlaceLocation[] {
   const at = new Date(ref.resolved);
   const times = [at, ...(at.getTime() + LATER_MS <= now.getTime() ? [new Date(at.getTime() + LATER_MS)] : [])];
   return times.map((t) => under(base, ['archive', ref.archive, snapshotStamp(t), ...ref.path.split('/')]));

@@ -24,6 +24,8 @@ export interface PlannedAction {
   run: EngineAction;
   /** Normalize archives in the output tree (rules `NORMALIZE_RULES`, which are in the material). */
   normalize: boolean;
+  /** kiln's own action (an image's assembly, a clock probe), not a recipe step. */
+  implicit?: true;
 }
 
 /** What every action of a build shares. */
@@ -104,6 +106,7 @@ export function planImplicitAction(spec: ImplicitActionSpec, context: ActionCont
     material,
     actionKey: computeActionKey(material),
     normalize: false,
+    implicit: true,
     run: {
       label: spec.name, image: spec.image, argv: spec.argv, env, user: parseUser(spec.user)!,
       workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,

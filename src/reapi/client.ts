@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { Cas } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
 import { type CommandSpec, type EncodedMessage, encodeAction, encodeCommand } from './action.js';
@@ -21,10 +21,9 @@ export function storeBlobOpener(store: Pick<Cas, 'openRandomAccess'>): BlobOpene
     const out = new PassThrough();
     store.openRandomAccess(digest).then(
       (blob) => {
-        const range = blob.stream(offset, blob.size);
-        range.on('error', (err) => out.destroy(err));
-        range.on('close', () => void blob.close().catch(() => undefined));
-        range.pipe(out);
+        // A range stream does not close its file (the blob may serve several): close the blob
+        // once the range ended, failed or its reader went away.
+        pipeline(blob.stream(offset, blob.size), out, () => void blob.close().catch(() => undefined));
       },
       (err: unknown) => out.destroy(err as Error),
     );

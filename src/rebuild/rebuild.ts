@@ -8,6 +8,7 @@ import type { Recipe } from '../recipe/index.js';
 import { parseRecipe, topologicalOrder } from '../recipe/index.js';
 import type { SourceOptions } from '../fetch/index.js';
 import type { Engine } from '../sandbox/types.js';
+import type { RemoteCacheOptions } from '../remote-cache/index.js';
 import { createStore, type Store } from '../store/index.js';
 import { isKilnError, UsageError } from '../util/errors.js';
 import { kilnVersion } from '../util/package.js';
@@ -54,6 +55,12 @@ export interface RebuildOptions {
   reporter?: BuildReporter;
   /** Mirrors and a Debian snapshot service for the inputs (a `kiln vendor` folder kept beside the release). */
   sources?: SourceOptions;
+  /**
+   * A shared cache, only as given here (never $KILN_REMOTE_CACHE and the like): its CAS serves
+   * pinned inputs, results made here go up signed with `signKey`; its action cache is read only
+   * with `useCache`, and then only entries a `remoteCache.trust` key signed are used.
+   */
+  remoteCache?: RemoteCacheOptions;
 }
 
 export interface RebuildResult {
@@ -146,6 +153,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       jobs: options.jobs,
       reporter: options.reporter,
       ...(options.sources && { sources: options.sources }),
+      remoteCache: { ...options.remoteCache, fromEnv: false, readActions: options.useCache === true },
       attest: { signKey, builderId: options.rebuilderId ?? DEFAULT_REBUILDER_ID, overrides: { rebuildOf: provenance.metadata.invocationId ?? provenanceFile } },
     });
 

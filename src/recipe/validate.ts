@@ -5,6 +5,7 @@ import type { SourceLocation } from '../util/errors.js';
 import { readSchemaText } from '../util/schema.js';
 import { RecipeError, type RecipeErrorCode } from './errors.js';
 import type { DataPath, Locator } from './yaml.js';
+import { showValue } from '../util/show-value.js';
 
 
 let compiled: ValidateFunction | undefined;
@@ -211,7 +212,7 @@ function toReport(error: ErrorObject, path: DataPath, data: unknown, locator: Lo
     case 'uniqueItems': {
       const index = Math.max(Number(params.i), Number(params.j));
       const item = Array.isArray(value) ? value[index] : undefined;
-      return { code: 'KILN_RECIPE_INVALID', message: `${label} lists "${String(item)}" twice`, where: locator.value([...path, index]) };
+      return { code: 'KILN_RECIPE_INVALID', message: `${label} lists "${showValue(item)}" twice`, where: locator.value([...path, index]) };
     }
     case 'minItems':
     case 'minProperties':

@@ -9,6 +9,7 @@ import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
 import type { Engine, EngineAction, EngineFeature, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, Mount, SandboxProfile } from './types.js';
+import { showValue } from '../util/show-value.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
 export const TREE_IMAGE_REPO = 'kiln.local/tree';
@@ -175,7 +176,7 @@ function createDockerImages(docker: Dockerode): DockerImages {
 
   function ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string> {
     if (!isDigest(tree)) {
-      return Promise.reject(new SandboxError('KILN_SANDBOX_BAD_IMAGE_REF', `not a tree digest: ${String(tree)}`));
+      return Promise.reject(new SandboxError('KILN_SANDBOX_BAD_IMAGE_REF', `not a tree digest: ${showValue(tree)}`));
     }
     const tag = digestHex(tree);
     const ref = `${TREE_IMAGE_REPO}:${tag}`;

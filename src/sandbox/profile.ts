@@ -5,6 +5,7 @@ import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest } from '../util/digest.js';
 import { SandboxError } from './errors.js';
 import type { LoadedSandboxProfile, SandboxException, SandboxLimits, SandboxProfile } from './types.js';
+import { showValue } from '../util/show-value.js';
 
 /** Where the profile lives inside the package: `<package root>/sandbox/profile.json`. */
 export const SANDBOX_PROFILE_PATH = join('sandbox', 'profile.json');
@@ -78,7 +79,7 @@ export function parseSandboxProfile(text: string, file: string): LoadedSandboxPr
 export function toSandboxProfile(value: unknown, file: string): SandboxProfile {
   if (!isRecord(value)) throw bad(file, 'must be a JSON object');
   assertKeys(value, file);
-  if (value.version !== 2) throw bad(file, 'has an unsupported "version"', { expected: '2', found: String(value.version) });
+  if (value.version !== 2) throw bad(file, 'has an unsupported "version"', { expected: '2', found: showValue(value.version) });
   const hostname = value.hostname;
   if (typeof hostname !== 'string' || !HOST_LABEL.test(hostname)) throw bad(file, '"hostname" must be one lowercase DNS label');
   const domainname = value.domainname;

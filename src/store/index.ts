@@ -28,6 +28,8 @@ export { TREE_FORMAT, comparePaths } from './tree.js';
 export type { TreeEntry, TreeManifest } from './tree.js';
 export type {
   ActionCache,
+  ActionLookup,
+  ActionOrigin,
   ActionRecord,
   Cas,
   LocalStore,

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import ssri from 'ssri';
 import type { Digest } from '../util/digest.js';
+import { sriFromHex } from '../util/integrity.js';
 import { StoreError } from './errors.js';
 import { assertDigest } from './path.js';
 
@@ -22,7 +23,8 @@ function isAlgorithm(value: string): value is HashAlgorithm {
 }
 
 /**
- * Parses an SRI string (ssri, strict mode) into what must match. Every whitespace-separated
+ * Parses an SRI string (ssri, strict mode) into what must match: the strict validator of a pin
+ * (the conversions between spellings are `src/util/integrity.ts`, the one codec). Every whitespace-separated
  * token must be a well-formed sha256/384/512 hash: a token ssri would silently drop (a typo,
  * `sha1-…`) is an error here, since an unreadable pin must not turn into "no pin".
  */
@@ -93,7 +95,7 @@ export function matchesExpectation(expectation: Expectation, computed: Map<HashA
 /** `sha256-… sha512-…` in a fixed order (sha256 first), for `PutResult.integrity` and error `found`. */
 export function toSRI(computed: Map<HashAlgorithm, Buffer>): string {
   return ALGORITHMS.filter((a) => computed.has(a))
-    .map((a) => `${a}-${computed.get(a)!.toString('base64')}`)
+    .map((a) => sriFromHex(a, computed.get(a)!.toString('hex')))
     .join(' ');
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { isDigest, type Digest } from '../util/digest.js';
 import { StoreError } from './errors.js';
+import { showValue } from '../util/show-value.js';
 
 /** The on-disk layout version: a new layout gets a new folder, never a silent reinterpretation. */
 export const STORE_LAYOUT = 'v1';
@@ -26,7 +27,7 @@ export function resolveStoreRoot(
 }
 
 export function assertDigest(value: unknown): asserts value is Digest {
-  if (!isDigest(value)) throw new StoreError('KILN_STORE_BAD_DIGEST', `not a sha256 digest: ${String(value)}`);
+  if (!isDigest(value)) throw new StoreError('KILN_STORE_BAD_DIGEST', `not a sha256 digest: ${showValue(value)}`);
 }
 
 /** `<root>/v1` */

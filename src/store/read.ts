@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { HASH_CHUNK_BYTES, type Digest } from '../util/digest.js';
 import { StoreError } from './errors.js';
@@ -66,10 +66,39 @@ export async function openRandomAccessAt(root: string, digest: Digest): Promise<
   const file = handle;
   return {
     size,
-    // autoClose off: the handle outlives every range stream and is closed once, by close().
-    stream: (start, end) => (end <= start ? Readable.from([]) : file.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: HASH_CHUNK_BYTES })),
+    stream: (start, end) => rangeStream(file, digest, start, end),
     close: () => file.close(),
   };
+}
+
+/**
+ * Bytes [start, end) of an open blob, read with positional reads. The handle outlives every
+ * range and is closed once, by the blob's close(). (FileHandle.createReadStream would add a
+ * listener to the shared handle per range: an archive of many members read at once warns.)
+ */
+function rangeStream(file: FileHandle, digest: Digest, start: number, end: number): Readable {
+  let position = start;
+  return new Readable({
+    highWaterMark: HASH_CHUNK_BYTES,
+    read() {
+      const length = Math.min(HASH_CHUNK_BYTES, end - position);
+      if (length <= 0) {
+        this.push(null);
+        return;
+      }
+      file.read(Buffer.allocUnsafe(length), 0, length, position).then(
+        ({ bytesRead, buffer }) => {
+          if (bytesRead === 0) {
+            this.destroy(new StoreError('KILN_STORE_CORRUPT', `blob ${digest} ended at ${position} bytes, before ${end}`));
+            return;
+          }
+          position += bytesRead;
+          this.push(bytesRead < length ? buffer.subarray(0, bytesRead) : buffer);
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+  });
 }
 
 export async function readBlobAt(root: string, digest: Digest): Promise<Buffer> {

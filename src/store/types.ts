@@ -33,6 +33,36 @@ export interface ActionRecord {
   /** Not part of any digest: informational. */
   durationMs: number;
   createdAt: string;
+  /**
+   * Set when the result was made elsewhere and came from a shared cache: kept with the record so
+   * that later builds served from this store still say so in their provenance. Absent: run here.
+   */
+  origin?: ActionOrigin;
+}
+
+/**
+ * Where a cached result came from, and what admitted it: a signature by a key the reader
+ * trusts (`keyid`, its OpenSSH fingerprint), or the user's explicit trust in the server.
+ */
+export interface ActionOrigin {
+  kind: 'remote-cache';
+  /** `grpc[s]://host:port`, without credentials. */
+  endpoint: string;
+  instance: string;
+  admittedBy: 'signature' | 'trusted-server';
+  /** The trusted key whose signature verified (always set for `signature`; set for `trusted-server` when one happened to verify). */
+  keyid?: string;
+}
+
+/**
+ * What an action cache may use besides the key: the key's preimage (the canonical JSON of the
+ * action key material, whose sha256 IS the key), which a remote action cache needs to address
+ * the entry (REAPI digests carry a size) and stores beside it, and a label for messages.
+ */
+export interface ActionLookup {
+  keyMaterial?: string;
+  /** e.g. `step "compile"`, for warnings about the entry. */
+  label?: string;
 }
 
 export interface StoreStats {
@@ -106,8 +136,8 @@ export interface RandomAccessBlob {
 /** What a step's action key gave: only successful runs are recorded. */
 export interface ActionCache {
   /** undefined on a miss, or when anything the record points at is gone or corrupt. */
-  getAction(key: Digest): Promise<ActionRecord | undefined>;
-  putAction(key: Digest, record: ActionRecord): Promise<void>;
+  getAction(key: Digest, lookup?: ActionLookup): Promise<ActionRecord | undefined>;
+  putAction(key: Digest, record: ActionRecord, lookup?: ActionLookup): Promise<void>;
 }
 
 /**

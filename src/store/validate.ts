@@ -1,7 +1,7 @@
 import { isDigest, type Digest } from '../util/digest.js';
 import { StoreError } from './errors.js';
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from './tree.js';
-import type { ActionRecord } from './types.js';
+import type { ActionOrigin, ActionRecord } from './types.js';
 
 /**
  * Canonical JSON sorts keys, and `entries` sorts before `kiln`: every stored manifest starts
@@ -118,7 +118,19 @@ export function validateActionRecord(value: unknown): ActionRecord {
   if (typeof exitCode !== 'number' || !Number.isSafeInteger(exitCode)) throw badRecord('action record exitCode is not an integer');
   if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) throw badRecord('action record durationMs is malformed');
   if (typeof createdAt !== 'string') throw badRecord('action record createdAt is not a string');
-  return { kiln: 'action/v1', outputTree, log, exitCode, durationMs, createdAt };
+  const record: ActionRecord = { kiln: 'action/v1', outputTree, log, exitCode, durationMs, createdAt };
+  if (value.origin !== undefined) record.origin = validateActionOrigin(value.origin);
+  return record;
+}
+
+function validateActionOrigin(value: unknown): ActionOrigin {
+  if (!isObject(value) || value.kind !== 'remote-cache') throw badRecord('action record origin is not a remote-cache origin');
+  const { endpoint, instance, admittedBy, keyid } = value;
+  if (typeof endpoint !== 'string' || typeof instance !== 'string') throw badRecord('action record origin has no endpoint or instance');
+  if (admittedBy !== 'signature' && admittedBy !== 'trusted-server') throw badRecord('action record origin says neither signature nor trusted-server');
+  if (keyid !== undefined && typeof keyid !== 'string') throw badRecord('action record origin keyid is not a string');
+  if (admittedBy === 'signature' && keyid === undefined) throw badRecord('action record origin admitted by a signature names no key');
+  return { kind: 'remote-cache', endpoint, instance, admittedBy, ...(keyid !== undefined && { keyid }) };
 }
 
 /** Pure: action record bytes → validated record. */

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { canonicalGzipHeader } from '../../src/archive/gzip.js';
 import { normalizeTree } from '../../src/archive/normalize.js';
 import { TREE_FORMAT, type TreeManifest } from '../../src/store/tree.js';
-import { buildTar, tempEntries, type TarSpec } from '../helpers/archives.js';
+import { buildTar, buildV7Tar, tempEntries, type TarSpec } from '../helpers/archives.js';
 import { ArchiveError } from '../../src/archive/errors.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
 import { createMemoryStore, type MemoryStore } from '../helpers/memory-store.js';
@@ -182,6 +182,32 @@ normalizeTreeSuite('rewrites hard links so that the first name in order carries 
   assert.equal((await readdir(dir)).sort(), ['a-link', 'm-link', 'z-original']);
   for (const name of ['a-link', 'm-link', 'z-original']) assert.is(await readFile(join(dir, name), 'utf8'), 'shared');
   await cleanup();
+});
+
+normalizeTreeSuite('normalizes a pre-POSIX v7 tar (no ustar magic) as it does any tar, alone and inside a gzip', async () => {
+  const store = createMemoryStore();
+  const v7 = buildV7Tar({ 'hello-2.10/README': 'Hello, world!\n', 'hello-2.10/configure': '#!/bin/sh\n' });
+  const manifest = await treeOf(store, { 'hello.tar': v7, 'hello.tar.gz': gzipWithName(v7, 'hello.tar', 111) });
+  const result = await normalizeTree(store, manifest, { sourceDateEpoch: 1_000_000_000 });
+  assert.equal(result.rewritten, ['hello.tar', 'hello.tar.gz']);
+  const [plain, zipped] = result.manifest.entries;
+  assert.ok(plain?.type === 'file' && zipped?.type === 'file');
+  for (const tar of [store.blobs.get(plain.digest) as Buffer, gunzipSync(store.blobs.get(zipped.digest) as Buffer)]) {
+    const members = await membersOf(tar);
+    assert.equal(members.map((m) => [m.name, m.mtime.getTime() / 1000, m.body]), [
+      ['hello-2.10/', 1_000_000_000, ''],
+      ['hello-2.10/README', 1_000_000_000, 'Hello, world!\n'],
+      ['hello-2.10/configure', 1_000_000_000, '#!/bin/sh\n'],
+    ]);
+  }
+});
+
+normalizeTreeSuite('leaves a tar with data after its end as it is: a rewrite would drop it', async () => {
+  const store = createMemoryStore();
+  const tar = await buildTar(messyA);
+  const manifest = await treeOf(store, { 'zeros.tar': Buffer.concat([tar, Buffer.alloc(8192)]), 'more.tar': Buffer.concat([tar, await buildTar(messyB)]) });
+  const result = await normalizeTree(store, manifest, { sourceDateEpoch: SDE });
+  assert.equal(result.rewritten, ['zeros.tar'], 'zero padding after the end is not data');
 });
 
 const canonicalGzipHeaderSuite = suite('canonicalGzipHeader');

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { detectArchiveFormat } from '../../src/archive/detect.js';
+import { detectArchiveFormat } from '../../src/archive/format.js';
 import type { ArchiveError } from '../../src/archive/errors.js';
 import { unpackArchive } from '../../src/archive/unpack.js';
 import { sha256Digest } from '../../src/util/digest.js';

@@ -34,6 +34,11 @@ parse('checks a v0.1 statement by the same rules (a subject without digest is re
   throwsWithCode(() => statementFromPayload(bytes({ _type: STATEMENT_TYPE_V01, subject: [{ name: 'a' }], predicateType: 'p' })), 'KILN_ATTEST_BAD_STATEMENT');
 });
 
+parse('refuses a _type that cannot be turned into text (an object whose toString is not a function) with its code, not a TypeError', () => {
+  const err = throwsWithCode<{ found?: string }>(() => statementFromPayload(Buffer.from('{"_type":{"toString":0}}')), 'KILN_ATTEST_STATEMENT_VERSION');
+  assert.is(err.found, '{"toString":0}');
+});
+
 parse('rejects any other _type with its own code', () => {
   const s = { _type: 'https://in-toto.io/Statement/v2', subject: [{ name: 'a', digest: { sha256: HEX } }], predicateType: 'p', predicate: {} };
   const err = throwsWithCode<{ found?: string }>(() => statementFromPayload(bytes(s)), 'KILN_ATTEST_STATEMENT_VERSION');

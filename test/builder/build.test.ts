@@ -12,6 +12,7 @@ import { build, type BuildEvent } from '../../src/builder/index.js';
 import { createStore } from '../../src/store/index.js';
 import { sha256Digest } from '../../src/util/digest.js';
 import { makeTempDir, rejectsWithCode } from '../helpers/index.js';
+import { buildV7Tar } from '../helpers/archives.js';
 import { packTar } from '../helpers/busybox.js';
 import { sri, writeRecipe } from '../helpers/recipes.js';
 
@@ -60,6 +61,41 @@ async function tarMembers(data: Buffer): Promise<Array<{ name: string; mtime: nu
 }
 
 const steps = suite('build: steps in real containers');
+
+steps('normalizes a pre-POSIX v7 tar in a step\'s output, as unpack and kiln diff read it', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    // No ustar magic, mtimes after SOURCE_DATE_EPOCH: what automake's `make dist` writes.
+    const v7 = buildV7Tar({ 'hello-2.10/README': 'Hello, world!\n' }, { mtime: 1_800_000_000 });
+    await writeFile(join(dir, 'hello.tar'), v7);
+    const recipe = await writeRecipe(dir, `
+inputs:
+  dist: { path: hello.tar, integrity: "${sri(v7)}" }
+steps:
+  release: { image: base, inputs: [dist], run: "cp /kiln/inputs/dist $KILN_OUT/hello-2.10.tar" }
+artifacts: [{ from: release, path: hello-2.10.tar }]
+`);
+    const { summary } = await freshBuild(dir, recipe);
+    const out = await readFile(join(dir, 'out', 'hello-2.10.tar'));
+    assert.is.not(sha256Digest(out), sha256Digest(v7), 'the archive was rewritten');
+    assert.is(`sha256:${summary.artifacts[0]!.digests.sha256}`, sha256Digest(out));
+    assert.is(out.toString('latin1', 257, 262), 'ustar', 'canonical form: a ustar header');
+    const extract = tar.extract();
+    Readable.from([out]).pipe(extract);
+    const members: Array<[string, number, string]> = [];
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      members.push([entry.header.name, entry.header.mtime!.getTime() / 1000, Buffer.concat(chunks).toString()]);
+    }
+    assert.equal(members, [
+      ['hello-2.10/', 1_700_000_000, ''],
+      ['hello-2.10/README', 1_700_000_000, 'Hello, world!\n'],
+    ]);
+  } finally {
+    await cleanup();
+  }
+});
 
 steps('builds a chain of steps, exports artifacts and build.json, normalizes the output archive', async () => {
   const { dir, cleanup } = await makeTempDir();

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { arEntries } from '../../src/diff/ar.js';
-import { Reader } from '../../src/diff/reader.js';
+import { Reader } from '../../src/archive/reader.js';
 import { buildAr } from '../helpers/archives.js';
 import { rejectsWithCode } from '../helpers/index.js';
 

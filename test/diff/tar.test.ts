@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Reader } from '../../src/diff/reader.js';
+import { Reader } from '../../src/archive/reader.js';
 import { tarEntries } from '../../src/diff/tar.js';
 import { buildTar } from '../helpers/archives.js';
 import { rejectsWithCode } from '../helpers/index.js';

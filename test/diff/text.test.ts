@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { unifiedDiff } from '../../src/diff/text.js';
+import { isText, unifiedDiff } from '../../src/diff/text.js';
 
 const unifiedDiffSuite = suite('unifiedDiff');
 
@@ -59,3 +59,14 @@ unifiedDiffSuite('falls back to one replaced block past maxEdits', () => {
 });
 
 unifiedDiffSuite.run();
+
+const isTextSuite = suite('isText');
+
+isTextSuite('accepts UTF-8 without NUL, refuses NUL and invalid UTF-8', () => {
+  assert.is(isText(Buffer.from('héllo\n')), true);
+  assert.is(isText(Buffer.alloc(0)), true);
+  assert.is(isText(Buffer.from([0x61, 0x00, 0x62])), false);
+  assert.is(isText(Buffer.from([0xff, 0xfe, 0x41])), false);
+});
+
+isTextSuite.run();

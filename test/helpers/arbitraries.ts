@@ -5,8 +5,11 @@ import { isKilnError } from '../../src/util/errors.js';
 import fc from 'fast-check';
 import { PAYLOAD_TYPE_INTOTO, PREDICATE_SLSA_PROVENANCE_V1, PREDICATE_SLSA_VSA_V1, STATEMENT_TYPE_V1 } from '../../src/attest/index.js';
 
-/** Cases per property: enough to find shallow crashes, small enough for every CI run. */
-export const RUNS = 200;
+/**
+ * Cases per property: enough to find shallow crashes, small enough for every CI run.
+ * KILN_PROPERTY_RUNS raises it for a deeper hunt (`KILN_PROPERTY_RUNS=20000 node dist/test/…`).
+ */
+export const RUNS = Number(process.env.KILN_PROPERTY_RUNS ?? 200);
 
 const hexChar = fc.constantFrom(...'0123456789abcdefABCDEF');
 export const hex = (length: number) => fc.string({ unit: hexChar, minLength: length, maxLength: length });

@@ -124,3 +124,71 @@ export async function buildDeb(payload: Buffer, dataName = 'data.tar.gz', contro
 export async function tempEntries(prefix: string): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => name.startsWith(prefix)).sort();
 }
+
+/** One tar header block written by hand, for layouts tar-stream does not write (v7, GNU, odd fields). */
+export interface RawTarHeader {
+  name: string;
+  size?: number;
+  /** '0' by default. */
+  typeflag?: string;
+  mode?: number;
+  mtime?: number;
+  linkname?: string;
+  /** `ustar` (POSIX, the default), `gnu` (`ustar  \0`) or `v7` (no magic, no owner names). */
+  magic?: 'ustar' | 'gnu' | 'v7';
+  prefix?: string;
+}
+
+export function tarHeader(h: RawTarHeader): Buffer {
+  const block = Buffer.alloc(512);
+  const octal = (value: number, at: number, width: number) => block.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'latin1');
+  block.write(h.name, 0, 100, 'utf8');
+  octal(h.mode ?? 0o644, 100, 8);
+  octal(0, 108, 8);
+  octal(0, 116, 8);
+  octal(h.size ?? 0, 124, 12);
+  octal(h.mtime ?? 1_416_139_200, 136, 12);
+  block.write(h.typeflag ?? '0', 156, 'latin1');
+  if (h.linkname !== undefined) block.write(h.linkname, 157, 100, 'utf8');
+  const magic = h.magic ?? 'ustar';
+  if (magic === 'ustar') block.write('ustar\x0000', 257, 'latin1');
+  if (magic === 'gnu') block.write('ustar  \0', 257, 'latin1');
+  if (h.prefix !== undefined) block.write(h.prefix, 345, 155, 'utf8');
+  block.fill(' ', 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return block;
+}
+
+/** A header and its body, padded to the next 512-byte block. */
+export function tarMember(h: RawTarHeader, body: Buffer | string = Buffer.alloc(0)): Buffer {
+  const data = Buffer.from(body);
+  return Buffer.concat([tarHeader({ size: data.length, ...h }), data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+/** pax records "<length> <key>=<value>\n" (the length counts the whole record). */
+export function paxRecords(records: Record<string, string>): Buffer {
+  return Buffer.concat(
+    Object.entries(records).map(([key, value]) => {
+      const rest = ` ${key}=${value}\n`;
+      let length = Buffer.byteLength(rest) + 1;
+      while (String(length).length + Buffer.byteLength(rest) !== length) length++;
+      return Buffer.from(`${length}${rest}`);
+    }),
+  );
+}
+
+/** The end of a tar: two zero blocks. */
+export const TAR_END = Buffer.alloc(1024);
+
+/** A pre-POSIX (v7) tar, as automake's `make dist` writes: a folder and one file, no `ustar` magic. */
+export function buildV7Tar(files: Record<string, string> = { 'hello-2.10/README': 'Hello, world!\n' }, options: { mtime?: number } = {}): Buffer {
+  const folders = [...new Set(Object.keys(files).map((f) => f.slice(0, f.lastIndexOf('/') + 1)).filter((d) => d !== ''))];
+  const { mtime } = options;
+  return Buffer.concat([
+    ...folders.map((d) => tarMember({ name: d, typeflag: '5', mode: 0o755, magic: 'v7', mtime })),
+    ...Object.entries(files).map(([name, body]) => tarMember({ name, magic: 'v7', mtime }, body)),
+    TAR_END,
+  ]);
+}

@@ -1,12 +1,12 @@
 /**
  * Property-based tests of the parsers an attacker reaches: recipes, policies, and the tar,
- * zip and ar readers of src/archive (unpack, ingest, normalize) and src/diff. Whatever the
- * input, each one returns a result or throws a KilnError: never another exception, never a
- * hang, never a write outside the scratch folder (the OS temp folder and the working folder
- * point into it while these run). Inputs are generated: arbitrary text and bytes, and valid
- * documents and archives with bytes flipped, lines replaced, tails cut off. A bounded number
- * of cases per property (KILN_PROPERTY_RUNS, default 200) keeps CI fast; a failure prints the
- * seed and the shrunk counterexample.
+ * zip and ar readers of src/archive through each of their consumers (unpack, ingest,
+ * normalize, kiln diff). Whatever the input, each one returns a result or throws a
+ * KilnError: never another exception, never a hang, never a write outside the scratch folder
+ * (the OS temp folder and the working folder point into it while these run). Inputs are
+ * generated: arbitrary text and bytes, and valid documents and archives with bytes flipped,
+ * lines replaced, tails cut off. A bounded number of cases per property (KILN_PROPERTY_RUNS,
+ * default 200) keeps CI fast; a failure prints the seed and the shrunk counterexample.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { diffPaths } from '../../src/diff/compare.js';
 import { parseRecipe } from '../../src/recipe/index.js';
 import { KilnError } from '../../src/util/errors.js';
 import { parsePolicy } from '../../src/verify/index.js';
-import { buildAr, buildDeb, buildTar, buildZip, gzip } from '../helpers/archives.js';
+import { buildAr, buildDeb, buildTar, buildV7Tar, buildZip, gzip, paxRecords, TAR_END, tarMember } from '../helpers/archives.js';
 import { createMemoryStore } from '../helpers/memory-store.js';
 
 const RUNS = Number(process.env.KILN_PROPERTY_RUNS ?? 200);
@@ -146,7 +146,16 @@ async function archiveSeeds(): Promise<Buffer[]> {
   ]);
   const zip = buildZip([{ name: 'a/', unixMode: 0o40755 }, { name: 'a/x.txt', body: 'x\n' }, { name: 'a/l', body: 'x.txt', unixMode: 0o120777 }, { name: 'b.bin', body: Buffer.alloc(40, 7) }]);
   const ar = buildAr([{ name: 'debian-binary', body: '2.0\n' }, { name: 'control.tar.gz', body: gzip(tar) }, { name: 'odd', body: 'x' }]);
-  return [tar, gzip(tar), zip, ar, await buildDeb(gzip(tar)), gzip(zip), await buildTar([{ name: 'inner.tar.gz', body: gzip(tar) }, { name: 'lib.jar', body: zip }])];
+  // GNU and pax metadata records and a pre-POSIX header, which only the hand-made layouts have.
+  const records = Buffer.concat([
+    tarMember({ name: 'g', typeflag: 'g' }, paxRecords({ comment: 'global', uname: 'u' })),
+    tarMember({ name: 'L', typeflag: 'L', magic: 'gnu' }, 'pkg/a-long-name\0'),
+    tarMember({ name: 'x', magic: 'gnu' }, 'gnu body'),
+    tarMember({ name: 'x', typeflag: 'x' }, paxRecords({ path: 'pkg/pax', size: '3' })),
+    tarMember({ name: 'x' }, 'pax'),
+    TAR_END,
+  ]);
+  return [tar, gzip(tar), zip, ar, await buildDeb(gzip(tar)), gzip(zip), await buildTar([{ name: 'inner.tar.gz', body: gzip(tar) }, { name: 'lib.jar', body: zip }]), records, buildV7Tar()];
 }
 
 const archives = async () => {

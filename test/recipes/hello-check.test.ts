@@ -9,10 +9,10 @@ import { makeTempDir, repoRoot } from '../helpers/index.js';
 
 // `kiln check` of recipes/hello, for real: a locked recipe (kiln.lock pins the source package
 // and the ~190 .debs of the toolchain image) checked as `kiln build --locked` builds it. Slow:
-// six no-cache builds of hello, four of which assemble the toolchain image again (each
-// control, the experiment, the time build); 26 minutes measured on a 2-core machine shared
-// with other builds. So this is the one such test, with three variations. As in test/recipes/hello.test.ts, a copy
-// of the recipe is locked against today's archive first: the committed lock is an example.
+// six no-cache builds of hello; the toolchain image is assembled once for all of them (kiln's
+// own action, shared between a check's builds: docs/check.md). So this is the one such test,
+// with three variations. As in test/recipes/hello.test.ts, a copy of the recipe is locked
+// against today's archive first: the committed lock is an example.
 // The verdict, and why, is in recipes/hello/README.md.
 const RECIPE_SOURCE = join(repoRoot(), 'recipes', 'hello');
 /**

@@ -85,6 +85,53 @@ Has('is true only for stored blobs', async () => {
   }
 });
 
+const RandomAccess = suite('openRandomAccess');
+
+RandomAccess('streams any range, many at once on one handle, with no listener warnings', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const store = await createStore({ root: dir });
+    const data = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => i % 251));
+    const { digest } = await store.putBytes(data);
+    const blob = await store.openRandomAccess(digest);
+    try {
+      assert.is(blob.size, data.length);
+      const ranges = Array.from({ length: 40 }, (_, i): [number, number] => [i * 70_001, i * 70_001 + 1 + ((i * 4099) % 200_000)]);
+      const read = await Promise.all(ranges.map(([start, end]) => drain(blob.stream(start, end))));
+      ranges.forEach(([start, end], i) => assert.ok(read[i]!.equals(data.subarray(start, end)), `range ${start}-${end}`));
+      assert.is((await drain(blob.stream(10, 10))).length, 0);
+    } finally {
+      await blob.close();
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.equal(warnings.map((w) => w.message), []);
+  } finally {
+    process.off('warning', onWarning);
+    await cleanup();
+  }
+});
+
+RandomAccess('a range past the end of a truncated blob fails as corrupt', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const { digest } = await store.putBytes(Buffer.alloc(1000, 1));
+    const blob = await store.openRandomAccess(digest);
+    try {
+      await corrupt(store, digest, 'short');
+      await rejectsWithCode(() => drain(blob.stream(0, 1000)), 'KILN_STORE_CORRUPT');
+    } finally {
+      await blob.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
 OpenBlob.run();
+RandomAccess.run();
 ReadBlob.run();
 Has.run();

@@ -1,7 +1,7 @@
 import type { BuildSummary } from '../../builder/index.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { JOBS_OPTIONS, JSON_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, positiveInteger, sourceOptions } from '../options.js';
+import { JOBS_OPTIONS, JSON_OPTIONS, REMOTE_CACHE_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, positiveInteger, remoteCacheOptions, sourceOptions } from '../options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const build = defineCommand({
@@ -16,6 +16,7 @@ export const build = defineCommand({
     ...SIGN_KEY_OPTIONS,
     'builder-id': { type: 'string', value: 'ID', description: 'the builder id the provenance names (runDetails.builder.id; default https://kiln.example.org/builders/local/v1)' },
     ...SOURCE_OPTIONS,
+    ...REMOTE_CACHE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
@@ -38,6 +39,7 @@ export const build = defineCommand({
         reporter,
         attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
         sources: sourceOptions(values),
+        remoteCache: remoteCacheOptions(values),
       });
       reporter.finish();
       io.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatBuild(summary, out));
@@ -52,7 +54,8 @@ export const build = defineCommand({
 function formatBuild(summary: BuildSummary, out: string): string {
   const steps = Object.values(summary.steps);
   const cached = steps.filter((s) => s.cached).length;
-  let text = `built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`;
+  const remote = steps.filter((s) => s.origin).length;
+  let text = `built ${summary.recipe.name}${summary.recipe.version ? ` ${summary.recipe.version}` : ''}: ${steps.length} steps (${cached} cached${remote ? `, ${remote} from the remote cache` : ''}) in ${(summary.timings.durationMs / 1000).toFixed(1)}s\n`;
   // Artifact names are file names a step chose: escaped like every name kiln did not write.
   for (const a of summary.artifacts) text += `  ${escapeTerminal(a.name)}  sha256:${a.digests.sha256}  ${a.size} bytes\n`;
   const att = summary.attestations;

@@ -4,7 +4,7 @@ import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import type { CliIO } from '../io.js';
-import { JSON_OPTIONS, SIGN_KEY_OPTIONS, positiveInteger } from '../options.js';
+import { JSON_OPTIONS, REMOTE_CONNECTION_OPTIONS, SIGN_KEY_OPTIONS, positiveInteger, remoteConnectionOptions } from '../options.js';
 
 export const check = defineCommand({
   name: 'check',
@@ -18,6 +18,8 @@ export const check = defineCommand({
     locked: { type: 'boolean', description: 'refuse to check unless kiln.lock exists and matches the recipe, as kiln build --locked' },
     jobs: { type: 'string', short: 'j', value: 'N', description: 'builds run at once (default 2)' },
     ...SIGN_KEY_OPTIONS,
+    'remote-cache': { type: 'string', value: 'URL', description: 'a shared cache (grpc[s]://host:port[/instance], default $KILN_REMOTE_CACHE) whose CAS serves pinned inputs; every step still runs, nothing goes up' },
+    ...REMOTE_CONNECTION_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
@@ -41,6 +43,7 @@ export const check = defineCommand({
       ...(values.raw && { raw: true }),
       jobs,
       reporter: values.json ? undefined : progress(io),
+      remoteCache: { ...(values['remote-cache'] !== undefined && { endpoint: values['remote-cache'] }), connection: remoteConnectionOptions(values) },
     });
     if (values.json) io.stdout.write(JSON.stringify({ ...report.result, files: report.files }, null, 2) + '\n');
     else io.stdout.write(formatCheck(report.result, report.files.map((f) => relative('.', f) || f), report.signed));

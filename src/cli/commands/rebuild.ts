@@ -2,7 +2,7 @@ import type { RebuildResult } from '../../rebuild/index.js';
 import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
-import { JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, keylessOptions, positiveInteger, sourceOptions, warnIfUnanchored } from '../options.js';
+import { JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, REMOTE_CACHE_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, keylessOptions, positiveInteger, remoteCacheOptions, sourceOptions, warnIfUnanchored } from '../options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const rebuild = defineCommand({
@@ -21,11 +21,17 @@ export const rebuild = defineCommand({
     'use-cache': { type: 'boolean', description: "trust the local action cache (default: every step runs fresh; a rebuilder must not trust the original builder's cache)" },
     ...JOBS_OPTIONS,
     ...SOURCE_OPTIONS,
+    ...REMOTE_CACHE_OPTIONS,
+    // A rebuild reads no $KILN_REMOTE_CACHE, $KILN_CACHE_TRUST or $KILN_CACHE_SIGN_KEY: only these flags.
+    'remote-cache': { ...REMOTE_CACHE_OPTIONS['remote-cache'], description: 'a shared cache: grpc[s]://host:port[/instance] of a REAPI CAS and action cache (the environment is not read)' },
+    'cache-trust': { ...REMOTE_CACHE_OPTIONS['cache-trust'], description: 'a public key whose signed cache entries --use-cache may use (repeatable); others are refused and the step runs' },
+    'cache-sign-key': { ...REMOTE_CACHE_OPTIONS['cache-sign-key'], description: 'sign uploaded cache entries with this PKCS#8 PEM key (default the --sign-key)' },
     ...JSON_OPTIONS,
   },
   notes: [
     'trust: --key PUB…, or --trusted-root FILE with --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --insecure-ignore-signature.',
     'The provenance is verified as `kiln verify` does, then the embedded recipe is rebuilt from the recorded inputs and each subject compared with the rebuilt artifact.',
+    'shared cache: only with --remote-cache (never $KILN_REMOTE_CACHE): its CAS serves inputs and results go up; its entries are used only with --use-cache, and only those a --cache-trust key signed (or all with --trust-remote-cache).',
   ],
   exit: '0 reproduced · 1 not reproduced, or the provenance refused · 2 bad input or usage',
   async run({ values, positionals }, io) {
@@ -60,6 +66,7 @@ export const rebuild = defineCommand({
         jobs,
         reporter,
         sources: sourceOptions(values),
+        remoteCache: remoteCacheOptions(values),
       });
       reporter.finish();
       if (values.json) {

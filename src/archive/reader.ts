@@ -1,11 +1,12 @@
 import type { Hash } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
-import { DiffError } from './errors.js';
+import { Readable, type Writable } from 'node:stream';
 
 /**
- * A pull-based byte reader. The comparison drives two of them in lock-step (one per side),
- * asking for bytes when it needs them, so memory holds a chunk or two per side whatever the
- * size of the data; Node streams push, which makes lock-step comparison awkward.
+ * A pull-based byte reader, what every archive reader here parses from. Its consumer asks for
+ * bytes when it needs them: the tar and ar readers take exact header sizes and hand out
+ * member bodies as bounded readers over the same bytes, and kiln diff drives two of them in
+ * lock-step (one per side), so memory holds a chunk or two per side whatever the size of the
+ * data; Node streams push, which makes both awkward.
  * One consumer at a time: a second `next()` while one is pending is a bug, and throws.
  */
 export class Reader {
@@ -144,17 +145,33 @@ export class Reader {
   }
 }
 
-/** A reader of the next `size` bytes of `parent`; `left()` says how many it has not handed out. */
-export function boundedReader(parent: Reader, size: number, what: string): { reader: Reader; left: () => number } {
+/**
+ * A reader of the next `size` bytes of `parent`; `left()` says how many it has not handed out.
+ * When `parent` ends first, the read throws `truncated(missing)` (each format says it its way).
+ */
+export function boundedReader(parent: Reader, size: number, truncated: (missing: number) => Error): { reader: Reader; left: () => number } {
   let left = size;
   const reader = new Reader(async () => {
     if (left === 0) return null;
     const c = await parent.next(left);
-    if (c === null) throw new DiffError('KILN_DIFF_CORRUPT', `${what}: truncated (${left} of ${size} bytes missing)`);
+    if (c === null) throw truncated(left);
     left -= c.length;
     return c;
   });
   return { reader, left: () => left };
+}
+
+/**
+ * The reader's bytes as a Node stream (byte mode), for what takes one: the store, zlib, a
+ * decompressor's stdin. Only for readers whose chunks stay valid once handed out (readers over
+ * streams, not the ring of a file reader): the stream queues them.
+ */
+export function toReadable(reader: Reader): Readable {
+  return Readable.from(chunksOf(reader), { objectMode: false });
+}
+
+async function* chunksOf(reader: Reader): AsyncGenerator<Buffer> {
+  for (let c = await reader.next(); c !== null; c = await reader.next()) yield c;
 }
 
 /** A reader that feeds every byte it pulls from `inner` to `hash`, exactly once. */

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { boundedReader, Reader } from '../../src/diff/reader.js';
+import { boundedReader, Reader } from '../../src/archive/reader.js';
 
 const readerSuite = suite('Reader');
 
@@ -17,7 +17,7 @@ readerSuite('reads exact counts across chunks, peeks without consuming', async (
 
 readerSuite('bounds a sub-reader and leaves the rest to its parent', async () => {
   const parent = chunked('hello', 'world');
-  const { reader, left } = boundedReader(parent, 7, 'x');
+  const { reader, left } = boundedReader(parent, 7, () => new Error('truncated'));
   assert.is((await reader.read(100)).toString(), 'hellowo');
   assert.is(left(), 0);
   assert.is((await parent.read(100)).toString(), 'rld');

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseGzipHeader } from '../../src/diff/gzip.js';
+import { parseGzipHeader } from '../../src/archive/gzip.js';
 
 const parseGzipHeaderSuite = suite('parseGzipHeader');
 

@@ -231,17 +231,23 @@ start_runner() { # worker id
   # as in sandbox/profile.json), IPC, PID and mount namespaces (a /proc of its own, so the
   # runner's process-table cleaning sees only its own steps). --kill-child: when this unshare
   # dies, so does the runner.
-  KILN_BB_WORKER="$id" KILN_BB_CGROUPS="$cgroups" launch "runner-$id" unshare --net --uts --ipc --pid --mount --fork --mount-proc --kill-child -- \
+  # Beside the runner, in the same namespaces: proc-installer.mjs, which bb_runner asks before
+  # each command to mount a /proc into the action's input root (a step finds /proc, as in
+  # Docker). --propagation private: those mounts never reach the host.
+  KILN_BB_WORKER="$id" KILN_BB_CGROUPS="$cgroups" launch "runner-$id" unshare --net --uts --ipc --pid --mount --propagation private --fork --mount-proc --kill-child -- \
     /bin/sh -c 'set -e
       for cg in $KILN_BB_CGROUPS; do echo 0 >"$cg/cgroup.procs"; done
       if command -v ip >/dev/null 2>&1; then ip link set lo up; else /bin/busybox ip link set lo up; fi
       echo kiln >/proc/sys/kernel/hostname
       echo kiln.invalid >/proc/sys/kernel/domainname
-      exec "$0" "$1"' "$BIN/bb_runner" "$CONFIG_DIR/runner.jsonnet"
+      "$NODE" "$2" "$3/installer.sock" "$3/build" &
+      exec "$0" "$1"' "$BIN/bb_runner" "$CONFIG_DIR/runner.jsonnet" "$CONFIG_DIR/proc-installer.mjs" "$dir"
 }
 
 start() {
   [ "$(id -u)" = 0 ] || die "the runners chroot, switch user and make namespaces: run as root"
+  NODE="$(command -v node)" || die "node is not on PATH (the runners' /proc installer runs on it)"
+  export NODE
   install
   if status >/dev/null 2>&1; then log "already running ($(endpoint))"; return 0; fi
   if [ -d "$STATE/pids" ]; then stop; fi
@@ -260,13 +266,14 @@ start() {
   local id
   for id in "${WORKERS[@]}"; do
     start_runner "$id"
-    wait_for 30 "runner $id" alive_and "runner-$id" test -S "$STATE/worker-$id/runner.sock"
+    wait_for 30 "runner $id" alive_and "runner-$id" test -S "$STATE/worker-$id/runner.sock" -a -S "$STATE/worker-$id/installer.sock"
     # umask 000: a native build directory gets its folders (0777) and device nodes (0666) from
     # bb_worker's umask, and the step runs as another user (1000:1000) that must write kiln/out
     # and /dev/null. Input files stay 0444/0555 and root's: the step cannot change them.
     KILN_BB_WORKER="$id" launch "worker-$id" /bin/sh -c 'umask 000; exec "$0" "$1"' "$BIN/bb_worker" "$CONFIG_DIR/worker.jsonnet"
   done
   wait_for 60 "both workers to report to the scheduler" alive_and worker-1 alive_and worker-2 workers_registered
+  config_stamp >"$STATE/config-stamp"
   trap - EXIT
   log "up: $(endpoint) (state in $STATE)"
 }
@@ -302,6 +309,10 @@ stop() {
   log "stopped"
 }
 
+# What the running cluster was started from: this script and its configs. A cluster started from
+# other ones is stale: `status` says so and `start` restarts it.
+config_stamp() { cat "$HERE/buildbarn.sh" "$CONFIG_DIR"/* | sha256sum | cut -d' ' -f1; }
+
 status() {
   local up=0 down=0 f name
   for name in storage scheduler runner-1 worker-1 runner-2 worker-2; do
@@ -320,6 +331,10 @@ status() {
     [ -f "$f" ] || continue
     echo "$(basename "$(dirname "$f")") limits: $([ -s "$f" ] && echo "pids $RUNNER_PIDS_MAX, memory $RUNNER_MEMORY_MAX bytes ($(cat "$f"))" || echo "none (no writable cgroup hierarchy)")"
   done
+  if [ $down -eq 0 ] && [ "$(cat "$STATE/config-stamp" 2>/dev/null)" != "$(config_stamp)" ]; then
+    echo "config: started from another version of scripts/buildbarn*: stale (start restarts it)"
+    return 1
+  fi
   if [ $down -eq 0 ]; then echo "endpoint: $(endpoint)"; return 0; fi
   [ $up -eq 0 ] && return 3
   return 1

@@ -17,6 +17,9 @@ local dir = common.state + '/worker-' + id;
   // Processes a step leaves behind are killed once it ends, as a container's are. Safe here:
   // the runner has a PID namespace and a /proc of its own, so it sees only its own steps.
   cleanProcessTable: true,
+  // Before each command: a /proc mounted into the input root, by proc-installer.mjs (started
+  // by buildbarn.sh in this runner's namespaces), as Docker gives a container one.
+  temporaryDirectoryInstaller: { address: 'unix:' + dir + '/installer.sock' },
   // No TMPDIR: the runner would point it at a host path, which means nothing inside the chroot.
   setTmpdirEnvironmentVariable: false,
 }

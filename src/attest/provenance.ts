@@ -214,7 +214,7 @@ function stepByproducts(summary: BuildSummary, recipe: Recipe): ResourceDescript
       return {
         name: `${STEP_PREFIX}${name}`,
         digest: { sha256: hexOf(step.outputTree, `step ${name} output tree`) },
-        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.origin && { remoteCache: remoteCacheAnnotation(step.origin) }) },
+        annotations: { actionKey: step.actionKey, log: step.log, image: step.image, cached: step.cached, ...(step.origin && { remoteCache: remoteCacheAnnotation(step.origin) }), ...(step.executor && { executor: { ...step.executor } }) },
       };
     });
 }
@@ -259,6 +259,8 @@ export interface StepRecord {
   log: Digest;
   image?: string;
   cached: boolean;
+  /** Who ran the step, as its engine recorded it (a farm: endpoint, instance, worker, Action digest, timings). */
+  executor?: Record<string, unknown>;
   /** When the step came from a shared cache: the endpoint and what admitted it. */
   remoteCache?: { endpoint: string; instance: string; admittedBy: string; keyid?: string };
 }
@@ -375,6 +377,9 @@ export function provenanceFromStatement(statement: Statement): KilnProvenance {
       cached: annotations.cached === true,
     };
     if (typeof annotations.image === 'string') step.image = annotations.image;
+    // Informative, never judged: read when it is an object, ignored otherwise.
+    const executor = annotations.executor;
+    if (typeof executor === 'object' && executor !== null && !Array.isArray(executor)) step.executor = executor as Record<string, unknown>;
     if (annotations.remoteCache !== undefined) step.remoteCache = remoteCacheOf(annotations.remoteCache, `${where}.annotations.remoteCache`);
     steps.push(step);
   }

@@ -38,6 +38,11 @@ export interface VsaOptions {
   subjects: Array<{ name: string; digest: DigestSet }>;
   verifierId: string;
   kilnVersion: string;
+  /**
+   * Where the rebuild's steps ran, as the build summary names its engine (`docker 20.10.24`,
+   * `reapi grpc://farm:8980/instance (REAPI 2.0–2.3)`): `verifier.version.engine`.
+   */
+  engine?: string;
   resourceUri: string;
   /** The provenance file rebuilt from: its name and the sha256 of its bytes. */
   provenance: { uri: string; sha256: string };
@@ -52,7 +57,7 @@ export function buildVsa(options: VsaOptions): Statement<VsaPredicate> {
     subject: options.subjects.map((s) => ({ name: s.name, digest: { ...s.digest } })),
     predicateType: PREDICATE_SLSA_VSA_V1,
     predicate: {
-      verifier: { id: options.verifierId, version: { kiln: options.kilnVersion } },
+      verifier: { id: options.verifierId, version: { kiln: options.kilnVersion, ...(options.engine !== undefined && { engine: options.engine }) } },
       timeVerified: options.timeVerified,
       resourceUri: options.resourceUri,
       policy: { uri: REBUILD_POLICY_URI },

@@ -4,7 +4,7 @@ import type { FetchedInput, SourceOptions, Sources } from '../fetch/index.js';
 import { planBuild, PLATFORM } from '../plan/index.js';
 import type { ActionContext, BuildVariation, ImageIdentity, Plan } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
-import { createEngine } from '../sandbox/engine.js';
+import { checkEngineChoice, createEngine, type EngineChoice } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
 import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
 import type { RemoteStore } from '../remote-cache/index.js';
@@ -37,6 +37,8 @@ export interface BuildOptions {
   store?: Store;
   /** A ready engine; by default one is created (`createEngine`, KILN_ENGINE) only if an action must run. */
   engine?: Engine;
+  /** Which engine to create when `engine` is not given: `--engine`, a remote executor (checked before any work). */
+  engineChoice?: EngineChoice;
   profile?: LoadedSandboxProfile;
   reporter?: BuildReporter;
   signal?: AbortSignal;
@@ -102,8 +104,9 @@ export async function build(options: BuildOptions): Promise<BuildSummary> {
   const report: BuildReporter = options.reporter ?? (() => {});
   const recipe = await loadRecipeFor(options);
   await assertSignKey(options.attest);
-  // A bad --mirror is bad usage: refused before any work.
+  // A bad --mirror or --engine is bad usage: refused before any work.
   const sources = resolveSources(options.sources);
+  if (!options.engine) checkEngineChoice(options.engineChoice);
   const remoteCache = resolveRemoteCache(options.remoteCache);
   const local = options.store ?? (await createStore());
   const remote = remoteCache && (await openRemote(remoteCache, local, options, report));
@@ -222,7 +225,7 @@ async function runGraph(args: {
   const run: Partial<GraphRun> = {};
   const executor = createExecutor({
     store,
-    engine: () => (run.engine ??= options.engine ? Promise.resolve(options.engine) : createEngine({ profile: context.profile.profile })),
+    engine: () => (run.engine ??= options.engine ? Promise.resolve(options.engine) : createEngine({ ...options.engineChoice, profile: context.profile.profile })),
     reporter: report,
     signal: abort.signal,
     maxDecompressedBytes: context.profile.profile.limits.decompressedBytes,

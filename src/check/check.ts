@@ -10,9 +10,9 @@ import { build, shareImplicitActions, type ReusedOutcome } from '../builder/inde
 import { loadBuildRecipe } from '../lock/index.js';
 import { IMAGE_FAKETIME_PATHS } from '../plan/index.js';
 import type { Recipe } from '../recipe/index.js';
-import { createEngine } from '../sandbox/engine.js';
+import { createEngine, type EngineChoice } from '../sandbox/engine.js';
 import { loadSandboxProfile } from '../sandbox/profile.js';
-import type { Engine, LoadedSandboxProfile } from '../sandbox/types.js';
+import type { Engine, EngineFeature, LoadedSandboxProfile } from '../sandbox/types.js';
 import type { RemoteCacheOptions } from '../remote-cache/index.js';
 import { createStore, type Store } from '../store/index.js';
 import type { Digest } from '../util/digest.js';
@@ -47,6 +47,8 @@ export interface CheckOptions {
   jobs?: number;
   store?: Store;
   engine?: Engine;
+  /** Which engine to create when `engine` is not given (`--engine`, a remote executor). */
+  engineChoice?: EngineChoice;
   profile?: LoadedSandboxProfile;
   reporter?: (event: CheckEvent) => void;
   /** CPUs of the engine's host, for `num_cpus` (default: this machine's). */
@@ -159,7 +161,7 @@ interface CheckContext {
   runnable: Variation[];
   settingVariations: Variation[];
   timeSelected: boolean;
-  host: { cpus: number };
+  host: { cpus: number; features?: readonly EngineFeature[] };
   jobs: number;
   builds: Map<string, CheckBuild>;
   /** Step results by action key, shared by the varied builds (never by the controls or `time`). */
@@ -200,7 +202,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckRun> {
   const store = options.store ?? (await createStore());
   const profile = options.profile ?? (await loadSandboxProfile());
   // One engine for every build: an image is imported once, and the controls stay in step.
-  const engine = options.engine ?? (await createEngine({ profile: profile.profile }));
+  const engine = options.engine ?? (await createEngine({ ...options.engineChoice, profile: profile.profile }));
   const root = options.keep ? resolve(options.keep) : await mkdtemp(join(tmpdir(), 'kiln-check-'));
   await mkdir(root, { recursive: true });
   const cleanup = options.keep ? async () => {} : () => rm(root, { recursive: true, force: true });
@@ -253,7 +255,7 @@ function checkContext(
 ): CheckContext {
   const report = options.reporter ?? (() => {});
   const jobs = Math.max(1, options.jobs ?? 2);
-  const host = { cpus: options.hostCpus ?? availableParallelism() };
+  const host = { cpus: options.hostCpus ?? availableParallelism(), features: env.engine.features ?? [] };
   const token = checkToken();
   const runnable = selected.filter((v) => unavailableReason(v, host) === undefined);
   const builds = new Map<string, CheckBuild>();

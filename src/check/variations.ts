@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { BuildVariation } from '../builder/index.js';
 import type { ClockMethod } from '../plan/index.js';
 import { defaultSandboxProfileFile } from '../sandbox/profile.js';
+import type { EngineFeature } from '../sandbox/types.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { CheckError } from './errors.js';
@@ -181,9 +182,17 @@ export function selectVariations(set: VariationSet, names?: string[]): Variation
   return set.variations.filter((v) => wanted.has(v.name));
 }
 
-/** Why a supported variation cannot run here, or undefined when it can. */
-export function unavailableReason(v: Variation, host: { cpus: number }): string | undefined {
+/**
+ * Why a supported variation cannot run here, or undefined when it can. `host.features`: what the
+ * engine can do beyond the contract (absent: not consulted).
+ */
+export function unavailableReason(v: Variation, host: { cpus: number; features?: readonly EngineFeature[] }): string | undefined {
   if (!v.supported) return v.reason ?? 'not supported on this engine';
+  const lacks = (f: EngineFeature) => host.features !== undefined && !host.features.includes(f);
+  if (v.apply.user !== undefined && lacks('any-user')) return 'the engine runs every step as one user (a farm\'s runners)';
+  if ((v.apply.hostname !== undefined || v.apply.domainname !== undefined) && lacks('uts-names')) return 'the engine cannot rename the host (a farm\'s workers have fixed names)';
+  if (v.apply.cpus !== undefined && lacks('cpuset')) return 'the engine cannot restrict a step to some CPUs';
+  if (v.apply.tmpfs && lacks('tmpfs')) return 'the engine cannot give a step in-memory folders';
   if (v.apply.cpus !== undefined && host.cpus <= v.apply.cpus) return `the engine's host has ${host.cpus} CPU(s): no fewer than that to offer`;
   return undefined;
 }

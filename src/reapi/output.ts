@@ -17,6 +17,11 @@ export interface FetchOutputOptions extends CallOptions {
   maxEntries?: number;
   /** Bytes of the Tree message itself (default 64 MiB). */
   maxTreeBytes?: number;
+  /**
+   * Sees the tree's entries before any file is downloaded, and may refuse them by throwing
+   * (a remote engine holds an output to its sandbox's size limit before it fills the store).
+   */
+  checkEntries?: (entries: TreeEntry[]) => void;
 }
 
 export interface FetchedOutput {
@@ -150,6 +155,7 @@ export async function fetchOutputDirectory(conn: Connection, result: ActionResul
     if (dir.treeDigest.sizeBytes > maxTreeBytes) throw bad(`the Tree of ${path} is ${dir.treeDigest.sizeBytes} bytes, over the budget of ${maxTreeBytes}`);
     const treeBytes = (await readBlobs(conn, [dir.treeDigest], { ...options, maxBytes: maxTreeBytes })).get(digestKey(dir.treeDigest))!;
     entries = treeEntriesFromMessage(treeBytes, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    options.checkEntries?.(entries);
     fetched = await fetchFiles(conn, entries, store, options);
   }
   const manifest: TreeManifest = { kiln: TREE_FORMAT, entries };

@@ -7,6 +7,7 @@ import { build } from '../builder/index.js';
 import type { Recipe } from '../recipe/index.js';
 import { parseRecipe, topologicalOrder } from '../recipe/index.js';
 import type { SourceOptions } from '../fetch/index.js';
+import type { EngineChoice } from '../sandbox/engine.js';
 import type { Engine } from '../sandbox/types.js';
 import type { RemoteCacheOptions } from '../remote-cache/index.js';
 import { createStore, type Store } from '../store/index.js';
@@ -52,6 +53,8 @@ export interface RebuildOptions {
   jobs?: number;
   store?: Store;
   engine?: Engine;
+  /** Which engine the rebuild runs on when `engine` is not given (a farm: `kind: 'reapi'`); the VSA names it. */
+  engineChoice?: EngineChoice;
   reporter?: BuildReporter;
   /** Mirrors and a Debian snapshot service for the inputs (a `kiln vendor` folder kept beside the release). */
   sources?: SourceOptions;
@@ -147,6 +150,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       out,
       store,
       engine: options.engine,
+      ...(options.engineChoice && { engineChoice: options.engineChoice }),
       noCache: !options.useCache,
       // Local inputs come only through --input: the recipe's own file: URLs are refused.
       allowFileUrls: false,
@@ -171,6 +175,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       subjects: vsaSubjects(comparison),
       verifierId: options.rebuilderId ?? DEFAULT_REBUILDER_ID,
       kilnVersion: kilnVersion(),
+      ...(summary.engine !== null && { engine: summary.engine }),
       // Derived from the provenance, as `kiln verify --rebuilds` derives the value it expects.
       resourceUri: attest.rebuildResourceUri(provenance.recipe.content) ?? `pkg:generic/${encodeURIComponent(name)}`,
       provenance: { uri: basename(provenanceFile), sha256: attestation.sha256 },

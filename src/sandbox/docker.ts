@@ -62,7 +62,7 @@ export interface MemoryVolume {
 }
 
 /** What this backend offers beyond the contract. */
-export const DOCKER_FEATURES: readonly EngineFeature[] = ['mounts-in-memory'];
+export const DOCKER_FEATURES: readonly EngineFeature[] = ['mounts-in-memory', 'any-user', 'uts-names', 'cpuset', 'tmpfs'];
 
 /**
  * The Docker backend of `Engine`. Everything crosses the engine API (tar streams in and out, no

@@ -18,7 +18,9 @@ export type SandboxErrorCode =
   /** The local image does not carry the digest it was asked for. */
   | 'KILN_SANDBOX_IMAGE_DIGEST'
   /** /kiln/out as read back is larger than the profile's `limits.outputBytes`. */
-  | 'KILN_SANDBOX_OUTPUT_TOO_LARGE';
+  | 'KILN_SANDBOX_OUTPUT_TOO_LARGE'
+  /** The engine cannot run an action as asked (a farm: another user, a CPU set, in-memory folders…); the message names what. */
+  | 'KILN_SANDBOX_UNSUPPORTED';
 
 export interface SandboxErrorOptions extends KilnErrorOptions {
   /** The step whose run failed, when there is one. */

@@ -60,8 +60,11 @@ export interface LoadedSandboxProfile {
   file: string;
 }
 
-/** Which backend runs actions: `docker` (a local engine, or one behind DOCKER_HOST). */
-export type EngineKind = 'docker';
+/**
+ * Which backend runs actions: `docker` (a local engine, or one behind DOCKER_HOST), `reapi` (a
+ * build farm that speaks the Remote Execution API v2).
+ */
+export type EngineKind = 'docker' | 'reapi';
 
 /**
  * Who ran an action, for provenance: opaque to kiln's logic, recorded as the engine gave it.
@@ -192,9 +195,11 @@ export interface EngineRunIO {
  */
 /**
  * Ways of running an action that not every backend has; a check variation that needs one the
- * engine lacks says so instead of pretending. `mounts-in-memory`: `EngineAction.readOnlyMounts`.
+ * engine lacks says so instead of pretending. `mounts-in-memory`: `EngineAction.readOnlyMounts`;
+ * `any-user`: any `EngineAction.user` (a farm runs every command as its one user);
+ * `uts-names`: any hostname and domain name; `cpuset`: `limits.cpus`; `tmpfs`: `EngineAction.tmpfs`.
  */
-export type EngineFeature = 'mounts-in-memory';
+export type EngineFeature = 'mounts-in-memory' | 'any-user' | 'uts-names' | 'cpuset' | 'tmpfs';
 
 export interface Engine {
   readonly kind: EngineKind;

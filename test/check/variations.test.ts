@@ -102,6 +102,16 @@ unavailable('num_cpus is unavailable on a one-CPU host and available on two', as
   assert.is(unavailableReason(v, { cpus: 2 }), undefined);
 });
 
+unavailable('an engine without a feature (a farm) reports the variations that need it unavailable; the others stay', async () => {
+  const all = await loadVariations();
+  const byName = (n: string) => selectVariations(all, [n])[0]!;
+  const farm = { cpus: 8, features: [] as const };
+  for (const n of ['user_group', 'domain_host', 'num_cpus']) assert.type(unavailableReason(byName(n), farm), 'string', n);
+  for (const n of ['timezone', 'locales', 'umask', 'environment', 'home']) assert.is(unavailableReason(byName(n), farm), undefined, n);
+  const docker = { cpus: 8, features: ['mounts-in-memory', 'any-user', 'uts-names', 'cpuset', 'tmpfs'] as const };
+  for (const n of ['user_group', 'domain_host', 'num_cpus']) assert.is(unavailableReason(byName(n), docker), undefined, n);
+});
+
 parse.run();
 select.run();
 combine.run();

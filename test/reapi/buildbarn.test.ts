@@ -147,8 +147,9 @@ Exec('runs a step in its busybox input root and brings kiln/out back into the st
   ].join('\n'));
   assert.is(r.result.exitCode, 0);
   assert.is(r.cachedResult, false);
-  // The step's `/` is the input root: the image, /dev from the worker, /kiln.
-  assert.is((await stdoutOf(ctx, r.result)).trim(), 'bin dev etc kiln root tmp usr');
+  // The step's `/` is the input root: the image, /dev from the worker, /proc from the runner's
+  // installer (scripts/buildbarn/proc-installer.mjs), /kiln.
+  assert.is((await stdoutOf(ctx, r.result)).trim(), 'bin dev etc kiln proc root tmp usr');
   const out = await ctx.client.fetchOutputDirectory(r.result, '../out', ctx.store);
   assert.equal(out.manifest.entries.map((e) => [e.path, e.type, e.type === 'file' ? e.mode : e.type === 'symlink' ? e.target : '']), [
     ['link', 'symlink', 'sub/tool'],

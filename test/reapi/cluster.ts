@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InputLayer } from '../../src/reapi/index.js';
 import { ingestTar } from '../../src/archive/index.js';
@@ -62,4 +64,45 @@ export function shellCommand(script: string) {
     workingDirectory: 'kiln/work',
     outputPaths: ['../out'],
   };
+}
+
+/** A cluster of a test's own, for tests that break it (kill a worker): never the shared one. */
+export interface DedicatedCluster {
+  endpoint: string;
+  /** Its state folder: pids in `pids/<name>.pid`, each worker's build folder in `worker-<n>/build`. */
+  state: string;
+  /** The pid of `worker-1`, `runner-2`, `scheduler`…, as `scripts/buildbarn.sh start` recorded it. */
+  pid(name: string): number;
+  stop(): void;
+}
+
+/**
+ * Starts a second cluster on free ports below the ephemeral range, with its state in a folder of
+ * its own; `stop()` ends it (by the pids it recorded) and removes the folder.
+ */
+export function startDedicatedCluster(): DedicatedCluster {
+  const script = join(repoRoot(), 'scripts', 'buildbarn.sh');
+  let failure = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const base = 20000 + 10 * Math.floor(Math.random() * 1000);
+    const env = { ...process.env, KILN_BB_PORT_BASE: String(base), KILN_BB_STATE: join(tmpdir(), `kiln-buildbarn-test-${base}-${process.pid}`) };
+    const start = spawnSync('bash', [script, 'start'], { encoding: 'utf8', env, timeout: 30 * 60_000 });
+    if (start.status !== 0) {
+      // A port taken between the script's check and the bind (another session's cluster) is
+      // one cause; a failed start stops what it started, so the next try starts clean.
+      failure = `scripts/buildbarn.sh start (port base ${base}) failed:\n${start.stderr}`;
+      process.stderr.write(`${failure}\n(trying other ports)\n`);
+      continue;
+    }
+    const state = env.KILN_BB_STATE;
+    return {
+      endpoint: `grpc://127.0.0.1:${base}`,
+      state,
+      pid: (name) => Number(readFileSync(join(state, 'pids', `${name}.pid`), 'utf8').trim()),
+      stop: () => {
+        spawnSync('bash', [script, 'stop'], { encoding: 'utf8', env });
+      },
+    };
+  }
+  throw new Error(`no dedicated Buildbarn cluster after 5 tries; the last: ${failure}`);
 }

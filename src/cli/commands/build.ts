@@ -2,6 +2,7 @@ import type { BuildSummary } from '../../builder/index.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import { JOBS_OPTIONS, JSON_OPTIONS, REMOTE_CACHE_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, positiveInteger, remoteCacheOptions, sourceOptions } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const build = defineCommand({
@@ -17,15 +18,18 @@ export const build = defineCommand({
     'builder-id': { type: 'string', value: 'ID', description: 'the builder id the provenance names (runDetails.builder.id; default https://kiln.example.org/builders/local/v1)' },
     ...SOURCE_OPTIONS,
     ...REMOTE_CACHE_OPTIONS,
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
     'recipe: a kiln.yaml, or a folder holding one (default: the current folder).',
     'Fetches every input (store, mirrors, upstream, snapshot: docs/mirrors.md), runs the steps (independent ones in parallel), and exports the artifacts, build.json, the provenance and the SBOM to --out. A step whose action key is in the cache does not run.',
+    '--engine reapi: each step runs on a Remote Execution API farm (privileged actions, a debian image\'s assembly, stay local); the provenance names each step\'s worker and Action digest (docs/remote-execution.md).',
   ],
   exit: '0 built · 1 a step failed (the message names it and shows the end of its log) · 2 bad input or usage',
   async run({ values, positionals }, io) {
     const jobs = positiveInteger(values.jobs, '--jobs');
+    const engineChoice = engineOptions(values);
     const { build } = await import('../../builder/index.js');
     const reporter = io.stderr.isTTY && !values.json ? createTerminalReporter(io.stderr) : createPlainReporter(io.stderr);
     const out = values.out ?? 'out';
@@ -39,6 +43,7 @@ export const build = defineCommand({
         reporter,
         attest: { signKey: values['sign-key'], builderId: values['builder-id'] },
         sources: sourceOptions(values),
+        engineChoice,
         remoteCache: remoteCacheOptions(values),
       });
       reporter.finish();

@@ -5,6 +5,7 @@ import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import type { CliIO } from '../io.js';
 import { JSON_OPTIONS, REMOTE_CONNECTION_OPTIONS, SIGN_KEY_OPTIONS, positiveInteger, remoteConnectionOptions } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 
 export const check = defineCommand({
   name: 'check',
@@ -20,11 +21,13 @@ export const check = defineCommand({
     ...SIGN_KEY_OPTIONS,
     'remote-cache': { type: 'string', value: 'URL', description: 'a shared cache (grpc[s]://host:port[/instance], default $KILN_REMOTE_CACHE) whose CAS serves pinned inputs; every step still runs, nothing goes up' },
     ...REMOTE_CONNECTION_OPTIONS,
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
     'Builds twice under identical conditions and once under varied ones (sandbox/variations.yaml says what each changes), then names the variation that changes an artifact (each alone, bisection when only a combination does); "not deterministic" when even the identical builds differ.',
     'Writes <name>.check.json, a check statement (docs/predicates/check-v1.md; signed with a key) and a diff page per culprit.',
+    '--engine reapi: the builds run on a Remote Execution API farm; variations it cannot apply (uid/gid, hostname, CPUs, in-memory folders) are reported unavailable.',
   ],
   exit: '0 reproducible · 1 not deterministic, or sensitive to a variation · 2 bad input or usage',
   async run({ values, positionals }, io) {
@@ -42,6 +45,7 @@ export const check = defineCommand({
       ...(values.locked && { locked: true }),
       ...(values.raw && { raw: true }),
       jobs,
+      engineChoice: engineOptions(values),
       reporter: values.json ? undefined : progress(io),
       remoteCache: { ...(values['remote-cache'] !== undefined && { endpoint: values['remote-cache'] }), connection: remoteConnectionOptions(values) },
     });

@@ -3,6 +3,7 @@ import { UsageError } from '../../util/errors.js';
 import { escapeTerminal } from '../../util/terminal.js';
 import { defineCommand } from '../command.js';
 import { JOBS_OPTIONS, JSON_OPTIONS, KEYLESS_OPTIONS, REMOTE_CACHE_OPTIONS, SIGN_KEY_OPTIONS, SOURCE_OPTIONS, keylessOptions, positiveInteger, remoteCacheOptions, sourceOptions, warnIfUnanchored } from '../options.js';
+import { ENGINE_OPTIONS, engineOptions } from '../engine-options.js';
 import { createPlainReporter, createTerminalReporter } from '../render.js';
 
 export const rebuild = defineCommand({
@@ -26,11 +27,13 @@ export const rebuild = defineCommand({
     'remote-cache': { ...REMOTE_CACHE_OPTIONS['remote-cache'], description: 'a shared cache: grpc[s]://host:port[/instance] of a REAPI CAS and action cache (the environment is not read)' },
     'cache-trust': { ...REMOTE_CACHE_OPTIONS['cache-trust'], description: 'a public key whose signed cache entries --use-cache may use (repeatable); others are refused and the step runs' },
     'cache-sign-key': { ...REMOTE_CACHE_OPTIONS['cache-sign-key'], description: 'sign uploaded cache entries with this PKCS#8 PEM key (default the --sign-key)' },
+    ...ENGINE_OPTIONS,
     ...JSON_OPTIONS,
   },
   notes: [
     'trust: --key PUB…, or --trusted-root FILE with --certificate-identity (or -regexp) and --certificate-oidc-issuer, or --insecure-ignore-signature.',
     'The provenance is verified as `kiln verify` does, then the embedded recipe is rebuilt from the recorded inputs and each subject compared with the rebuilt artifact.',
+    '--engine reapi: the steps run on a Remote Execution API farm; the VSA names it (verifier.version.engine).',
     'shared cache: only with --remote-cache (never $KILN_REMOTE_CACHE): its CAS serves inputs and results go up; its entries are used only with --use-cache, and only those a --cache-trust key signed (or all with --trust-remote-cache).',
   ],
   exit: '0 reproduced · 1 not reproduced, or the provenance refused · 2 bad input or usage',
@@ -42,6 +45,7 @@ export const rebuild = defineCommand({
       inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     const jobs = positiveInteger(values.jobs, '--jobs');
+    const engineChoice = engineOptions(values);
     const insecure = values['insecure-ignore-signature'] === true;
     const keyless = keylessOptions(values);
     const { rebuild } = await import('../../rebuild/index.js');
@@ -66,6 +70,7 @@ export const rebuild = defineCommand({
         jobs,
         reporter,
         sources: sourceOptions(values),
+        engineChoice,
         remoteCache: remoteCacheOptions(values),
       });
       reporter.finish();

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { comparePaths, type TreeManifest } from '../store/tree.js';
+import { comparePaths, type TreeEntry, type TreeManifest } from '../store/tree.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { ArchiveError } from './errors.js';
@@ -14,6 +14,11 @@ export type PackEntry =
   | { path: string; type: 'file'; mode: number; uid: number; gid: number; digest: Digest; size: number }
   | { path: string; type: 'dir'; mode: number; uid: number; gid: number }
   | { path: string; type: 'symlink'; mode: number; uid: number; gid: number; target: string };
+
+/** Files up to this size are read in one piece rather than streamed, a few ahead of the writer. */
+const WHOLE_READ_BYTES = 1 << 20;
+const READ_AHEAD_FILES = 16;
+const READ_AHEAD_BYTES = 16 << 20;
 
 /** Symlink permission bits are ignored by Linux; 0777 is what lstat reports and tar writes. */
 const SYMLINK_MODE = 0o777;
@@ -126,23 +131,85 @@ export function writeTreeTar(store: Store, manifest: TreeManifest, options: { mt
 
 async function writeEntries(store: Store, pack: tar.Pack, entries: PackEntry[], mtime: number): Promise<void> {
   const date = new Date(mtime * 1000);
-  for (const entry of entries) {
-    const header: TarHeader = {
-      name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
-      mode: entry.mode,
-      uid: entry.uid,
-      gid: entry.gid,
-      mtime: date,
-      uname: '',
-      gname: '',
-      type: entry.type === 'dir' ? 'directory' : entry.type,
-      size: entry.type === 'file' ? entry.size : 0,
-    };
-    if (entry.type === 'symlink') header.linkname = entry.target;
-    if (entry.type === 'file') await writeMember(pack, header, store.openBlob(entry.digest));
-    else await writeMember(pack, header);
+  const ahead = readAhead(store, entries);
+  try {
+    for (const [i, entry] of entries.entries()) {
+      const header = packHeader(entry, date);
+      if (entry.type !== 'file') await writeMember(pack, header);
+      else if (entry.size <= WHOLE_READ_BYTES) await writeMember(pack, header, [await ahead.take(i)]);
+      else await writeMember(pack, header, store.openBlob(entry.digest));
+    }
+  } finally {
+    ahead.stop();
   }
   pack.finalize();
+}
+
+/** The tar header of a planned member: no user or group names, one mtime, no pax time records. */
+export function packHeader(entry: PackEntry, date: Date): TarHeader {
+  const header: TarHeader = {
+    name: entry.type === 'dir' ? `${entry.path}/` : entry.path,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    mtime: date,
+    uname: '',
+    gname: '',
+    type: entry.type === 'dir' ? 'directory' : entry.type,
+    size: entry.type === 'file' ? entry.size : 0,
+  };
+  if (entry.type === 'symlink') header.linkname = entry.target;
+  return header;
+}
+
+/** A tree entry as `writeTreeTar` packs it: owned by root, files 0644 or 0755, folders 0755. */
+export function treePackEntry(entry: TreeEntry): PackEntry {
+  switch (entry.type) {
+    case 'file':
+      return { path: entry.path, type: 'file', mode: entry.mode, uid: 0, gid: 0, digest: entry.digest, size: entry.size };
+    case 'dir':
+      return { path: entry.path, type: 'dir', mode: 0o755, uid: 0, gid: 0 };
+    case 'symlink':
+      return { path: entry.path, type: 'symlink', mode: SYMLINK_MODE, uid: 0, gid: 0, target: entry.target };
+  }
+}
+
+/**
+ * Small files are read whole (verified as any read) and a few ahead of the writer: a stream
+ * per file costs a 1 MiB read buffer, one read at a time leaves the disk idle between files,
+ * and a root filesystem has ten thousand of them. At most READ_AHEAD_FILES and
+ * READ_AHEAD_BYTES are held.
+ */
+function readAhead(store: Store, entries: PackEntry[]): { take(index: number): Promise<Buffer>; stop(): void } {
+  const small = entries.flatMap((e, i) => (e.type === 'file' && e.size <= WHOLE_READ_BYTES ? [i] : []));
+  const pending = new Map<number, Promise<Buffer>>();
+  let next = 0;
+  let held = 0;
+  const fill = (): void => {
+    while (next < small.length && pending.size < READ_AHEAD_FILES && held < READ_AHEAD_BYTES) {
+      const i = small[next++]!;
+      const entry = entries[i] as Extract<PackEntry, { type: 'file' }>;
+      const read = store.readBlob(entry.digest);
+      read.catch(() => {}); // reported when taken
+      pending.set(i, read);
+      held += entry.size;
+    }
+  };
+  return {
+    async take(index) {
+      fill();
+      const read = pending.get(index)!;
+      pending.delete(index);
+      held -= (entries[index] as Extract<PackEntry, { type: 'file' }>).size;
+      const data = await read;
+      fill();
+      return data;
+    },
+    stop() {
+      next = small.length;
+      pending.clear();
+    },
+  };
 }
 
 /** Writes one member into a tar-stream pack, streaming `body` with backpressure. */

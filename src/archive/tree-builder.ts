@@ -40,8 +40,8 @@ export interface TreeBuilder {
   addFile(name: string, file: FileInfo): void;
   addDir(name: string): void;
   addSymlink(name: string, target: string): void;
-  /** A hard link to an earlier entry (`target` is an entry name): the file is copied in the manifest. */
-  addHardlink(name: string, target: string): void;
+  /** A hard link to an earlier entry (`target` is an entry name): the file is copied in the manifest. Returns the entry placed. */
+  addHardlink(name: string, target: string): TreeEntry;
   /** Device nodes, FIFOs, sockets: an error with `contained`, skipped with `any`. */
   addSpecial(name: string, kind: SpecialKind): void;
   /** The manifest: sorted, every parent folder present, modes normalized; checks every link once more. */
@@ -200,8 +200,8 @@ class ManifestBuilder implements TreeBuilder {
     this.place(name, { type: 'symlink', target });
   }
 
-  addHardlink(name: string, target: string): void {
-    this.checkPath(name);
+  addHardlink(name: string, target: string): TreeEntry {
+    const path = this.checkPath(name);
     if (target === '' || target.includes('\0')) this.unsafe(name, 'has an empty or NUL hard-link target');
     if (target.startsWith('/') && !this.rooted) this.unsafe(name, `is a hard link to the absolute path ${JSON.stringify(target)}`);
     if (target.split('/').includes('..')) this.unsafe(name, `is a hard link outside the tree (${JSON.stringify(target)})`);
@@ -213,7 +213,7 @@ class ManifestBuilder implements TreeBuilder {
     const to = this.nodes.get(parts.join('/'));
     if (to?.type === 'file' || (to?.type === 'symlink' && this.links === 'any')) {
       this.place(name, { ...to });
-      return;
+      return { path, ...to };
     }
     this.unsafe(name, `is a hard link to ${JSON.stringify(target)}, which is not an earlier file of the archive`);
   }
@@ -247,6 +247,6 @@ function parentOf(path: string): string {
 }
 
 /** Only the exec bit is part of a tree; setuid/setgid/sticky and group/other write never survive. */
-function fileMode(mode: number): 0o644 | 0o755 {
+export function fileMode(mode: number): 0o644 | 0o755 {
   return (mode & 0o111) !== 0 ? 0o755 : 0o644;
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../util/digest.js';
 import type { TreeManifest } from '../store/tree.js';
+import type { TarMirror } from './mirror.js';
 
 export interface IngestedTree {
   manifest: TreeManifest;
@@ -19,6 +20,8 @@ export interface IngestOptions {
    * earlier entry of the same archive.
    */
   links: 'contained' | 'any';
+  /** A normalized copy of the entries, written as they are read (see `TarMirror`). */
+  mirror?: TarMirror;
 }
 
 /** Archive formats `unpack: true` understands. */

@@ -9,7 +9,7 @@ import { readBlobHead } from './blob-file.js';
 import { decompress, type Compression } from './decompress.js';
 import { detectArchiveFormat, FORMAT_HEAD_BYTES } from './format.js';
 import { ArchiveError } from './errors.js';
-import { readTarEntries } from './ingest-tar.js';
+import { readTarEntries, type ReadTarMode } from './ingest-tar.js';
 import type { TreeBuilderOptions } from './tree-builder.js';
 import type { ArchiveFormat, IngestedTree } from './types.js';
 import { readZipEntries } from './ingest-zip.js';
@@ -70,7 +70,7 @@ export async function unpackArchive(store: Store, blob: Digest, options: UnpackO
   return { manifest, digest: await store.putTree(manifest) };
 }
 
-async function readCompressedTar(store: Store, source: Readable, compression: Compression, settings: TreeBuilderOptions): Promise<TreeManifest> {
+async function readCompressedTar(store: Store, source: Readable, compression: Compression, settings: TreeBuilderOptions & ReadTarMode): Promise<TreeManifest> {
   const decompressed = decompress(compression, source, settings.label);
   let manifest: TreeManifest;
   try {
@@ -98,7 +98,16 @@ async function unpackZip(store: Store, blob: Digest, settings: TreeBuilderOption
   }
 }
 
-async function unpackDeb(store: Store, blob: Digest, settings: TreeBuilderOptions): Promise<TreeManifest> {
+/**
+ * The shape of a .deb's payload: every path and what it is (folder, file, link), read with the
+ * same safety rules as `unpackArchive` (links are data) but without storing any file: files
+ * carry SHAPE_DIGEST. Enough to lay out folders for a package that is installed later.
+ */
+export async function readDebShape(store: Store, blob: Digest, options: { label: string }): Promise<TreeManifest> {
+  return unpackDeb(store, blob, { label: options.label, links: 'any', shapeOnly: true });
+}
+
+async function unpackDeb(store: Store, blob: Digest, settings: TreeBuilderOptions & ReadTarMode): Promise<TreeManifest> {
   const { label } = settings;
   const member = selectArMember(store.openBlob(blob), (name) => name.startsWith('data.tar'), label);
   const name = await member.name;

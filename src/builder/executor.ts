@@ -77,6 +77,12 @@ export interface ActionSubject {
 
 export interface Executor {
   execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome>;
+  /**
+   * A tree that an action will run in soon (a debian image's base, while the rest of its stage 1
+   * is read): the engine may start taking it in. Only when an action is bound to run: a fully
+   * cached build never talks to an engine.
+   */
+  prepareImage(tree: Digest, mtime: number): void;
 }
 
 /**
@@ -180,7 +186,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     return (await normalizeTree(store, manifest, rules)).digest;
   }
 
-  return { execute };
+  function prepareImage(tree: Digest, mtime: number): void {
+    if (options.signal.aborted) return;
+    options.engine().then((engine) => engine.prepareImage?.({ kind: 'tree', tree }, { store, mtime }), () => undefined);
+  }
+
+  return { execute, prepareImage };
 }
 
 /** The key's preimage, for an action cache that addresses entries by it (a REAPI digest carries the size). */

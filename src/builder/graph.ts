@@ -155,6 +155,7 @@ async function debianImage(options: BuildGraphOptions, spec: Extract<ImageSpec, 
   const stage1 = await debianStage1(store, spec, {
     signal: abort.signal,
     sources,
+    onBase: (base) => executor.prepareImage(base, context.sourceDateEpoch),
     onFetch: (phase, debs) => report(phase === 'start'
       ? { type: 'fetch-start', input: label }
       : { type: 'fetch-done', input: label, cached: debs!.every((d) => d.cached), size: debs!.reduce((n, d) => n + d.size, 0) }),

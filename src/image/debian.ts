@@ -1,4 +1,4 @@
-import { KILN_OUT_DIR, KILN_WORK_DIR, planImplicitAction, scratchMounts, stepScript } from '../plan/index.js';
+import { KILN_INPUTS_DIR, KILN_OUT_DIR, KILN_WORK_DIR, planImplicitAction, scratchMounts, stepScript } from '../plan/index.js';
 import type { ActionContext, PlannedAction } from '../plan/index.js';
 import { DEFAULT_SHELL } from '../recipe/index.js';
 import type { DebianImageSpec } from '../recipe/index.js';
@@ -6,28 +6,40 @@ import type { Sources } from '../fetch/index.js';
 import { REF, type Store } from '../store/index.js';
 import { canonicalJSON } from '../util/canonical-json.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
-import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT } from './assemble.js';
+import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT, DEBIAN_PACKAGES_INPUT } from './assemble.js';
 import { ImageError } from './errors.js';
 import { fetchDebianPackages, type FetchedDeb } from './fetch.js';
-import { debianStage1Tree } from './rootfs.js';
+import { basePackages, debianPackagesTree, debianStage1Layout, debRelationsOf, packageLists, unpackDebs } from './rootfs.js';
 
 
 export interface DebianStage1Options {
   signal?: AbortSignal;
   /** Mirrors and the Debian snapshot service, besides apt. */
   sources?: Sources;
-  /** Called around the download of the .debs (not called when the stage-1 tree is known). */
+  /** Called around the download of the .debs (not called when both trees are known). */
   onFetch?: (phase: 'start' | 'done', debs?: FetchedDeb[]) => void;
+  /** Called with the base tree as soon as it is stored, while the rest of stage 1 runs. */
+  onBase?: (base: Digest) => void;
+}
+
+/** What the assembly step starts from: the image it runs in and the folder it installs from. */
+export interface DebianStage1 {
+  /** The merged data of the required packages and their dependencies, an empty dpkg database (`debianBaseTree`). */
+  base: Digest;
+  /** Every .deb and the package lists (`debianPackagesTree`), mounted as the `debs` input. */
+  packages: Digest;
 }
 
 /**
- * Stage 1 of a `debian` image: the merged data trees of its pinned .debs, a pure function of
- * the pins, so found by them: a known pin set fetches and unpacks nothing.
+ * Stage 1 of a `debian` image: the base tree and the package folder, pure functions of the pins,
+ * so found by them: a known pin set fetches and unpacks nothing. Every package's data tree is
+ * unpacked once per .deb (ref `deb-data`), so a second image that differs by one package
+ * unpacks only that one; images with the same base packages share one base tree.
  */
-export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<Digest> {
-  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v1', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
-  const known = await store.getRef(REF.debianStage1, key);
-  if (known && (await store.has(known))) return known;
+export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<DebianStage1> {
+  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v2', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
+  const [base, packages] = await Promise.all([store.getRef(REF.debianBase, key), store.getRef(REF.debianPackages, key)]);
+  if (base && packages && (await store.has(base)) && (await store.has(packages))) return { base, packages };
   options.onFetch?.('start');
   const debs = await fetchDebianPackages(store, spec.pins, {
     image: spec.name,
@@ -35,30 +47,49 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
     ...(options.sources && { sources: options.sources }),
   });
   options.onFetch?.('done', debs);
-  const tree = await debianStage1Tree(store, debs, { label: `image "${spec.name}"` });
-  await store.setRef(REF.debianStage1, key, tree);
-  return tree;
+  const label = `image "${spec.name}"`;
+  const lists = packageLists(debs);
+  const baseSet = new Set(basePackages(debs, await debRelationsOf(store, debs, { label })));
+  const parts = await unpackDebs(store, debs, {
+    label,
+    full: baseSet,
+    // The base is ready before the other packages' shapes are read: the engine may take it in meanwhile.
+    onFull: async (baseParts) => options.onBase?.(await store.putTree((await debianStage1Layout(store, baseParts, lists, baseSet)).base)),
+  });
+  const layout = await debianStage1Layout(store, parts, lists, baseSet);
+  const baseTree = await store.putTree(layout.base);
+  const packagesTree = await debianPackagesTree(store, debs, layout);
+  await store.setRef(REF.debianBase, key, baseTree);
+  await store.setRef(REF.debianPackages, key, packagesTree);
+  return { base: baseTree, packages: packagesTree };
 }
 
 /**
- * Stage 2 as an action, pure: dpkg configures the stage-1 tree inside the sandbox as the
+ * Stage 2 as an action, pure: dpkg installs the packages into the base tree inside the sandbox as the
  * profile's `debian-assembly` exception allows (root, CAP_CHOWN only, no network). Its output,
  * not normalized (a root filesystem's .gz files are package content), is the image.
  */
-export function planDebianAssembly(spec: DebianImageSpec, stage1: Digest, context: ActionContext): PlannedAction {
+export function planDebianAssembly(spec: DebianImageSpec, stage1: DebianStage1, context: ActionContext): PlannedAction {
   const { profile } = context.profile;
   const exception = profile.exceptions && Object.hasOwn(profile.exceptions, DEBIAN_ASSEMBLY_EXCEPTION) ? profile.exceptions[DEBIAN_ASSEMBLY_EXCEPTION] : undefined;
   if (!exception) {
     throw new ImageError('KILN_IMAGE_NO_EXCEPTION', `image "${spec.name}": the sandbox profile grants no "${DEBIAN_ASSEMBLY_EXCEPTION}" exception, which assembling a debian image needs`, { where: spec.where });
   }
+  const packages = { kind: 'tree' as const, tree: stage1.packages };
   // The exception's user and capabilities are in the profile digest; the user is also in the key.
   return planImplicitAction({
     name: `image:${spec.name}`,
-    image: { kind: 'tree', tree: stage1 },
+    image: { kind: 'tree', tree: stage1.base },
     argv: [...DEFAULT_SHELL, stepScript(profile, DEBIAN_ASSEMBLY_SCRIPT)],
     env: { SOURCE_DATE_EPOCH: String(context.sourceDateEpoch), KILN_OUT: KILN_OUT_DIR },
     user: exception.user,
-    mounts: scratchMounts(KILN_WORK_DIR),
+    inputs: { [DEBIAN_PACKAGES_INPUT]: packages },
+    mounts: [
+      { path: `${KILN_INPUTS_DIR}/${DEBIAN_PACKAGES_INPUT}`, source: packages, writable: false, owner: 'root' },
+      ...scratchMounts(KILN_WORK_DIR),
+    ],
     privilege: { name: DEBIAN_ASSEMBLY_EXCEPTION, capabilities: [...exception.capabilities] },
+    // Steps run in it next: the engine takes the image in while it reads the output back.
+    outputImage: true,
   }, context);
 }

@@ -4,8 +4,11 @@ export { assertAssemblable, DEBIAN_PACKAGE_PATTERN, parseInstallPrintUris, requi
 export type { AptUri, ResolveDebianOptions } from './apt.js';
 export { fetchDebianPackages } from './fetch.js';
 export type { FetchDebsOptions, FetchedDeb } from './fetch.js';
-export { DEB_CACHE_DIR, debianStage1Tree, MERGED_USR_DIRS, mergeDebianTrees, mergedUsrPath, packageLists } from './rootfs.js';
+export { basePackages, debRelationsOf, debianPackagesTree, debianStage1Layout, layoutDebianStage1, MERGED_USR_DIRS, mergeDebianTrees, mergedUsrLinks, mergedUsrPath, packageLists, PACKAGES_DIRS, PACKAGES_REQUIRED, PACKAGES_REST, PACKAGES_USR_LINKS, unpackDebs } from './rootfs.js';
+export type { Stage1Layout, UnpackDebsOptions } from './rootfs.js';
+export { debRelations, dependencyClosure, parseControlFields, parseRelations } from './control.js';
+export type { DebRelations } from './control.js';
 export type { DebianTreePart } from './rootfs.js';
-export { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_FORMAT, DEBIAN_ASSEMBLY_SCRIPT } from './assemble.js';
+export { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_FORMAT, DEBIAN_ASSEMBLY_SCRIPT, DEBIAN_PACKAGES_INPUT } from './assemble.js';
 export { debianStage1, planDebianAssembly } from './debian.js';
-export type { DebianStage1Options } from './debian.js';
+export type { DebianStage1, DebianStage1Options } from './debian.js';

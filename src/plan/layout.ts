@@ -78,21 +78,26 @@ export interface ImplicitActionSpec {
   env: Record<string, string>;
   /** `uid:gid`. */
   user: string;
+  /** Inputs by name, in the key as a step's are; the caller mounts them (`mounts`). */
+  inputs?: ActionKeyMaterial['inputs'];
   mounts: Mount[];
   /** What the engine varies for it, when anything (enters the key as `engine`). */
   engine?: EngineVariation;
   privilege?: EngineAction['privilege'];
+  /** Steps will run in the output: the engine may take it in as an image while reading it back. */
+  outputImage?: boolean;
 }
 
 /**
- * An action kiln itself generates, pure: no inputs and no needed steps in the key, the profile's
- * environment under its own variables, the profile's host and limits, outputs never normalized.
+ * An action kiln itself generates, pure: no needed steps in the key (inputs only when kiln
+ * mounts some, as the assembly's package folder), the profile's environment under its own
+ * variables, the profile's host and limits, outputs never normalized.
  */
 export function planImplicitAction(spec: ImplicitActionSpec, context: ActionContext): PlannedAction {
   const { profile, digest } = context.profile;
   const env = Object.fromEntries(Object.entries({ ...profile.env, ...spec.env }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const material: ActionKeyMaterial = {
-    kiln: ACTION_KEY_FORMAT, image: spec.image, argv: spec.argv, env, user: spec.user, inputs: {}, needs: {},
+    kiln: ACTION_KEY_FORMAT, image: spec.image, argv: spec.argv, env, user: spec.user, inputs: spec.inputs ?? {}, needs: {},
     sourceDateEpoch: context.sourceDateEpoch, platform: PLATFORM, sandboxProfile: digest, normalize: false,
     ...(spec.engine && { engine: spec.engine }),
   };
@@ -107,6 +112,7 @@ export function planImplicitAction(spec: ImplicitActionSpec, context: ActionCont
       workdir: profile.workdir, hostname: profile.hostname, domainname: profile.domainname,
       mounts: spec.mounts, outputPath: KILN_OUT_DIR, limits: actionLimits(context), mtime: context.sourceDateEpoch,
       ...(spec.privilege && { privilege: spec.privilege }),
+      ...(spec.outputImage && { outputImage: true }),
     },
   };
 }

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import Dockerode from 'dockerode';
-import type { PackLayer } from '../archive/types.js';
+import { pack as tarPack } from 'tar-stream';
+import type { PackLayer, TarMirror } from '../archive/index.js';
 import type { Store } from '../store/types.js';
 import { digestHex, isDigest, type Digest } from '../util/digest.js';
 import { isKilnError } from '../util/errors.js';
 import { SandboxError } from './errors.js';
-import type { Engine, EngineAction, EngineFeature, EngineResult, EngineRunIO, ExecutorRecord, Mount, SandboxProfile } from './types.js';
+import type { Engine, EngineAction, EngineFeature, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, Mount, SandboxProfile } from './types.js';
 import { showValue } from '../util/show-value.js';
 
 /** Repository of images imported from kiln trees; the tag is the tree digest's hex. */
@@ -16,6 +17,8 @@ export const TREE_IMAGE_REPO = 'kiln.local/tree';
 export const STEP_LABEL = 'kiln.step';
 /** Label naming the profile exception a container runs under: what an auditor looks for. */
 export const EXCEPTION_LABEL = 'kiln.exception';
+/** How far an output's ingest may run ahead of its image import (`EngineAction.outputImage`). */
+const MIRROR_BUFFER_BYTES = 16 << 20;
 /** After the container exited, the attach stream ends once the engine flushed the last output. */
 const OUTPUT_DRAIN_MS = 10_000;
 
@@ -38,6 +41,7 @@ export interface DockerEngine extends Engine {
   ensureTreeImage(tree: Digest, rootfsTar: () => Readable): Promise<string>;
   /** An image by digest (`name@sha256:<hex>`): pulled if absent; the local copy's digest is checked. */
   ensureOciImage(ref: string): Promise<string>;
+  prepareImage(image: ImageRef, options: ImagePreparation): void;
 }
 
 /** What one container run needs, once the image and the input tar are ready. */
@@ -98,13 +102,26 @@ export function createDockerEngine(options: DockerEngineOptions): DockerEngine {
       input: () => packLayers(store, layers, { mtime: action.mtime }),
       ...(volumes.length > 0 && { late: { volumes, input: () => packLayers(store, lateLayers, { mtime: action.mtime }) } }),
       collect: async (tar) => {
-        outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any' })).digest;
+        const image = action.outputImage ? images.importOutput(action.mtime) : undefined;
+        try {
+          outputTree = (await ingestTar(store, tar, { label: action.label, strip: basename(action.outputPath), links: 'any', ...(image && { mirror: image.mirror }) })).digest;
+        } catch (err) {
+          image?.abort();
+          throw err;
+        }
+        await image?.finish(outputTree);
       },
     });
     return { ...result, ...(outputTree && { outputTree }), executor: await describe() };
   }
 
-  return { kind: 'docker', features: DOCKER_FEATURES, describe, run, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
+  function prepareImage(image: ImageRef, options: ImagePreparation): void {
+    if (image.kind !== 'tree') return;
+    // Memoized by tree: the run that needs the image waits for this import, or retries it.
+    images.forAction({ image, mtime: options.mtime }, { store: options.store }).catch(() => undefined);
+  }
+
+  return { kind: 'docker', features: DOCKER_FEATURES, describe, run, prepareImage, ensureTreeImage: images.ensureTree, ensureOciImage: images.ensureOci };
 }
 
 /**
@@ -134,11 +151,22 @@ export function splitMounts(action: EngineAction): { early: Mount[]; late: Mount
   return { early, late, volumes: roots.map((path, i) => ({ path, name: `kiln-mem-${token}-${i}` })) };
 }
 
+/** An action's output imported as an image while it is read back (`EngineAction.outputImage`). */
+interface OutputImport {
+  /** Where the ingest writes its normalized copy of the entries. */
+  mirror: TarMirror;
+  /** The output is stored as `tree`: the import is finished and tagged as that tree's image. Never throws. */
+  finish(tree: Digest): Promise<void>;
+  /** The output was not taken: the import is stopped and leaves nothing. */
+  abort(): void;
+}
+
 interface DockerImages {
   ensureTree(tree: Digest, rootfsTar: () => Readable): Promise<string>;
+  importOutput(mtime: number): OutputImport;
   ensureOci(ref: string): Promise<string>;
   /** The action's image in the engine: a tree is imported from the store once, an OCI image pulled. */
-  forAction(action: EngineAction, io: EngineRunIO): Promise<string>;
+  forAction(action: Pick<EngineAction, 'image' | 'mtime'>, io: Pick<EngineRunIO, 'store' | 'onImage'>): Promise<string>;
 }
 
 /** The images of one engine: kiln trees imported under their digest, OCI images pulled by digest and checked. */
@@ -200,7 +228,7 @@ function createDockerImages(docker: Dockerode): DockerImages {
     return ref;
   }
 
-  async function forAction(action: EngineAction, io: EngineRunIO): Promise<string> {
+  async function forAction(action: Pick<EngineAction, 'image' | 'mtime'>, io: Pick<EngineRunIO, 'store' | 'onImage'>): Promise<string> {
     const image = action.image;
     if (image.kind === 'oci') {
       io.onImage?.('pull');
@@ -213,7 +241,45 @@ function createDockerImages(docker: Dockerode): DockerImages {
     return ensureTree(image.tree, () => writeTreeTar(store, manifest, { mtime: action.mtime }));
   }
 
-  return { ensureTree, ensureOci, forAction };
+  /**
+   * The mirror of an output, streamed into `docker import` under a temporary tag while the
+   * output is ingested, then tagged as the tree's image (unless one exists). If anything fails,
+   * the image is simply imported from the tree when a step needs it.
+   */
+  function importOutput(mtime: number): OutputImport {
+    const pack = tarPack();
+    const tag = `pending-${randomBytes(8).toString('hex')}`;
+    const pending = `${TREE_IMAGE_REPO}:${tag}`;
+    // A deep buffer between the two: the ingest is not held to the engine's pace file by file.
+    const buffered = new PassThrough({ highWaterMark: MIRROR_BUFFER_BYTES });
+    Readable.from(pack, { objectMode: false }).on('error', (err) => buffered.destroy(err)).pipe(buffered);
+    const imported = docker.importImage(buffered, { repo: TREE_IMAGE_REPO, tag }).then(drainProgress);
+    imported.catch(() => undefined);
+    const untag = () => docker.getImage(pending).remove().catch(() => undefined);
+    return {
+      mirror: { pack, mtime },
+      async finish(tree) {
+        pack.finalize();
+        try {
+          await imported;
+          const hex = digestHex(tree);
+          const ref = `${TREE_IMAGE_REPO}:${hex}`;
+          if ((await inspectImage(docker, ref)) === undefined) await docker.getImage(pending).tag({ repo: TREE_IMAGE_REPO, tag: hex });
+          if (!treeImages.has(ref)) treeImages.set(ref, Promise.resolve(ref));
+        } catch {
+          // Imported from the tree later, by the first step that runs in it.
+        } finally {
+          await untag();
+        }
+      },
+      abort() {
+        pack.destroy();
+        void imported.then(untag, () => undefined);
+      },
+    };
+  }
+
+  return { ensureTree, ensureOci, forAction, importOutput };
 }
 
 async function inspectImage(docker: Dockerode, ref: string): Promise<Dockerode.ImageInspectInfo | undefined> {

@@ -6,6 +6,6 @@ export type { EngineChoice, EngineConfig, RemoteEngineConfig } from './engine.js
 export { assertRemoteRunnable, planRemoteAction, STAGING_DIR } from './remote-layout.js';
 export type { RemoteActionInputs, RemoteActionPlan, RemoteFarm } from './remote-layout.js';
 export type {
-  ActionLimits, Engine, EngineAction, EngineFeature, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImageRef, LoadedSandboxProfile, Mount, MountSource,
-  SandboxException, SandboxLimits, SandboxProfile,
+  ActionLimits, Engine, EngineAction, EngineFeature, EngineKind, EngineResult, EngineRunIO, ExecutorRecord, ImagePreparation, ImageRef, LoadedSandboxProfile,
+  Mount, MountSource, SandboxException, SandboxLimits, SandboxProfile,
 } from './types.js';

@@ -133,6 +133,12 @@ export interface EngineAction {
   mounts: Mount[];
   /** Absolute path of the folder whose contents become the output tree. */
   outputPath: string;
+  /**
+   * The output will run as an image (a debian image's assembly): the engine may take it in as
+   * it reads it back, under the output tree's digest, instead of packing the tree again when
+   * the first step needs it. Not part of the action key: it changes no byte of the output.
+   */
+  outputImage?: boolean;
   /** Paths given as fresh in-memory folders instead of packed ones (directory-order variation), with mount options. */
   tmpfs?: Record<string, string>;
   /**
@@ -202,4 +208,16 @@ export interface Engine {
   /** The engine itself, for build summaries and provenance. */
   describe(): Promise<ExecutorRecord>;
   run(action: EngineAction, io: EngineRunIO): Promise<EngineResult>;
+  /**
+   * Optional: start making an image available before an action needs it (a tree imported while
+   * kiln still prepares the action's inputs). `run` waits for what is under way; a failure here
+   * is only reported by the `run` that needs the image.
+   */
+  prepareImage?(image: ImageRef, options: ImagePreparation): void;
+}
+
+/** What `prepareImage` needs: where a tree is read from, and the mtime the action will give its entries. */
+export interface ImagePreparation {
+  store: Store;
+  mtime: number;
 }

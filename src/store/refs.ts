@@ -9,12 +9,18 @@ export const REF = {
   unpacked: 'unpacked',
   /** A source package's .dsc blob → its unpacked tree. */
   debsrc: 'debsrc',
-  /** A .deb blob → its data tree (a debian image's stage 1 merges them). */
+  /** A .deb blob → its data tree (a debian image's stage 1 merges the base packages' ones). */
   debData: 'deb-data',
+  /** A .deb blob → its control file (stage 1 finds the base packages' dependencies in it). */
+  debControl: 'deb-control',
+  /** A .deb blob → the shape of its data (paths and kinds): the folders and links it needs before dpkg runs. */
+  debShape: 'deb-shape',
   /** A rootfs tarball's blob → its tree. */
   rootfs: 'rootfs',
-  /** A debian image's pin set → its stage-1 tree. */
-  debianStage1: 'debian-stage1',
+  /** A debian image's pin set → its stage-1 base tree (the required set and its dependencies). */
+  debianBase: 'debian-base',
+  /** A debian image's pin set → its package folder (the .debs, their lists, folders and links), the assembly's input. */
+  debianPackages: 'debian-packages',
   /** An SBOM's content key → the SBOM blob. */
   sbom: 'sbom',
 } as const;

@@ -73,6 +73,8 @@ async function writeBlob(root: string, options: PutOptions, fill: Fill): Promise
     }
     const digest = sha256Of(computed);
     const dest = blobPathFor(root, digest);
+    // The temp file goes in `finally`; written data that is never renamed rarely reaches the disk.
+    if (await alreadyStored(dest, size)) return { digest, size, integrity: toSRI(computed) };
     await chmod(path, BLOB_MODE);
     await mkdir(dirname(dest), { recursive: true });
     await moveIntoPlace(path, dest);
@@ -87,9 +89,23 @@ async function writeBlob(root: string, options: PutOptions, fill: Fill): Promise
 }
 
 /**
- * rename(2) replaces an existing object atomically; it holds the same bytes, and the fresh
- * mtime tells gc the blob was just written (a concurrent kiln may be about to reference it).
- * Where rename refuses to replace (other platforms), an existing destination is success.
+ * An object already in the store is not written again: its bytes are the same by address (a
+ * wrong size means a torn object, which is replaced). Its mtime is refreshed, because gc keeps
+ * what was just written (a concurrent kiln may be about to reference it). Unpacking the
+ * packages of a Debian image and reading back its root filesystem give the same files twice.
+ */
+async function alreadyStored(dest: string, size: number): Promise<boolean> {
+  const info = await stat(dest).catch(() => undefined);
+  if (!info?.isFile() || info.size !== size) return false;
+  const now = new Date();
+  await utimes(dest, now, now).catch(() => undefined);
+  return true;
+}
+
+/**
+ * rename(2) replaces an existing object atomically (another writer may have stored the same
+ * bytes since `alreadyStored` looked). Where rename refuses to replace (other platforms), an
+ * existing destination is success.
  */
 async function moveIntoPlace(from: string, to: string): Promise<void> {
   try {
@@ -139,13 +155,36 @@ export function putFileIn(root: string, file: string, options: PutOptions = {}):
 /**
  * Streams arrive in small chunks (64 KiB from a socket or a file stream): they are gathered
  * into 1 MiB batches, because hashing is twice as fast on large chunks; a batch is written
- * while the next one fills.
+ * while the next one fills. A stream that ends within the first batch (most files of a root
+ * filesystem) is stored as bytes: hashed before anything is written, so one already in the
+ * store costs no write at all.
  */
-export function putStreamIn(root: string, source: Readable, options: PutOptions = {}): Promise<PutResult> {
+export async function putStreamIn(root: string, source: Readable, options: PutOptions = {}): Promise<PutResult> {
   if (options.signal) addAbortSignal(options.signal, source);
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  let ended = false;
+  try {
+    while (headBytes < HASH_CHUNK_BYTES) {
+      const next = await chunks.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      head.push(bytes);
+      headBytes += bytes.length;
+    }
+  } catch (err) {
+    await chunks.return?.();
+    if (options.signal?.aborted) throw aborted(options.signal, err);
+    throw err;
+  }
+  if (ended) return putBytesIn(root, head.length === 1 ? head[0]! : Buffer.concat(head, headBytes), options);
   return writeBlob(root, options, async (out, hash, progress) => {
-    let batch: Uint8Array[] = [];
-    let batched = 0;
+    let batch: Uint8Array[] = head;
+    let batched = headBytes;
     let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
       const bytes = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
@@ -156,25 +195,46 @@ export function putStreamIn(root: string, source: Readable, options: PutOptions 
       writing = writeAll(out, bytes);
       progress(bytes.length);
     };
+    let done = false;
     try {
-      for await (const chunk of source) {
-        const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+      await flush();
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        const bytes: Uint8Array = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
         batch.push(bytes);
         batched += bytes.length;
         if (batched >= HASH_CHUNK_BYTES) await flush();
       }
+      done = true;
       if (batched > 0) await flush();
       await writing;
     } finally {
       await Promise.allSettled([writing]);
+      // An early exit (a failed write, an abort) stops the source as `for await` would.
+      if (!done) await chunks.return?.();
     }
   });
 }
 
-export function putBytesIn(root: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
-  return writeBlob(root, options, async (out, hash, progress) => {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    hash.update(bytes);
+/** Bytes in memory: hashed and checked first, so bytes the store already holds are not written again. */
+export async function putBytesIn(root: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const expectation = expectationFor(options.integrity, options.digest);
+  if (options.signal?.aborted) throw aborted(options.signal);
+  const hash = new MultiHash(expectation);
+  hash.update(bytes);
+  const computed = hash.digest();
+  if (expectation && !matchesExpectation(expectation, computed)) {
+    throw new StoreError('KILN_STORE_INTEGRITY', 'integrity check failed: the bytes do not match the expected hash', {
+      expected: expectation.text,
+      found: toSRI(computed),
+    });
+  }
+  if (await alreadyStored(blobPathFor(root, sha256Of(computed)), bytes.length)) {
+    options.onProgress?.(bytes.length);
+    return { digest: sha256Of(computed), size: bytes.length, integrity: toSRI(computed) };
+  }
+  return writeBlob(root, options, async (out, h, progress) => {
+    h.update(bytes);
     await writeAll(out, bytes);
     progress(bytes.length);
   });

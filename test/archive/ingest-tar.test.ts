@@ -156,4 +156,38 @@ ingestTarSuite('wraps a corrupt tar as KILN_ARCHIVE_CORRUPT', async () => {
   assert.is(store.trees.size, 0);
 });
 
+ingestTarSuite('many small files and large ones: every blob is stored by the time the tree is', async () => {
+  const store = createMemoryStore();
+  const large = Buffer.alloc(3 * 1024 * 1024, 1);
+  const members: TarSpec[] = [
+    ...Array.from({ length: 60 }, (_, i) => ({ name: `small/${String(i).padStart(2, '0')}`, body: `file ${i}\n`.repeat(i * 500) })),
+    { name: 'large/a', body: large },
+    { name: 'large/copy', type: 'link' as const, linkname: 'small/59' },
+  ];
+  const { manifest, digest } = await ingestTar(store, Readable.from([await buildTar(members)]), { label: 'src', links: 'contained' });
+  assert.ok(store.trees.has(digest));
+  for (const entry of manifest.entries) if (entry.type === 'file') assert.ok(store.blobs.has(entry.digest), entry.path);
+  assert.is(store.blobs.get(sha256Digest(large))?.length, large.length);
+  assert.is(store.blobs.get(sha256Digest('file 7\n'.repeat(3500)))?.toString(), 'file 7\n'.repeat(3500));
+});
+
+ingestTarSuite('a failed store write fails the ingest, and no tree is stored', async () => {
+  const inner = createMemoryStore();
+  let writes = 0;
+  const store = Object.assign(Object.create(inner) as typeof inner, {
+    putBytes: (data: Uint8Array | string, options?: Parameters<typeof inner.putBytes>[1]) => {
+      if (++writes === 3) return Promise.reject(new Error('disk full'));
+      return inner.putBytes(data, options);
+    },
+  });
+  const tar = await buildTar(Array.from({ length: 10 }, (_, i) => ({ name: `f${i}`, body: `body ${i}` })));
+  try {
+    await ingestTar(store, Readable.from([tar]), { label: 'src', links: 'contained' });
+    assert.unreachable('should fail');
+  } catch (err) {
+    assert.ok((err as Error).message.includes('disk full'), (err as Error).message);
+  }
+  assert.is(inner.trees.size, 0);
+});
+
 ingestTarSuite.run();

@@ -135,6 +135,21 @@ writeTreeTarSuite('round trip: ingesting the tar of a tree gives the same tree d
   assert.is(back.digest, digest);
 });
 
+writeTreeTarSuite('round trip of many small files read ahead and large ones streamed, in path order', async () => {
+  const store = createMemoryStore();
+  const specs = [
+    ...Array.from({ length: 50 }, (_, i) => ({ name: `d/${String(i).padStart(2, '0')}.txt`, body: `${i}`.repeat(1 + i * 997) })),
+    { name: 'd/25-large', body: Buffer.alloc(2 * 1024 * 1024 + 3, 9) },
+    { name: 'e/large', body: Buffer.alloc(5 * 1024 * 1024, 5) },
+  ];
+  const { manifest, digest } = await ingestTar(store, Readable.from([await buildTar(specs)]), { label: 't', links: 'any' });
+  const tar = await collect(writeTreeTar(store, manifest, { mtime: 0 }));
+  const names = (await members(tar)).map((m) => m.header.name);
+  assert.equal(names, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const back = await ingestTar(store, Readable.from([tar]), { label: 'rt', links: 'any' });
+  assert.is(back.digest, digest);
+});
+
 const planPackSuite = suite('planPack');
 
 planPackSuite('a later layer replaces an earlier entry of the same path', () => {

@@ -2,7 +2,7 @@
 // from steps and failures, with no Docker. Isolation and reproducibility are tested for real elsewhere.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { build, type BuildEvent } from '../../src/builder/index.js';
+import { build, createExecutor, type BuildEvent } from '../../src/builder/index.js';
 import { parseRecipe } from '../../src/recipe/index.js';
 import type { EngineAction } from '../../src/sandbox/types.js';
 import { createFakeEngine, type FakeOutcome } from '../helpers/fake-engine.js';
@@ -127,4 +127,24 @@ graph('an aborted build starts nothing more and fails with KILN_BUILD_ABORTED or
   }
 });
 
+const executor = suite('executor');
+
+executor('prepareImage hands a tree to the engine with the mtime its action will use; an aborted build hands nothing', async () => {
+  const store = createMemoryStore();
+  const seen: unknown[] = [];
+  const fake = createFakeEngine(behaviour());
+  const engine = { ...fake, prepareImage: (image: unknown, options: { mtime: number }) => void seen.push([image, options.mtime]) };
+  const tree = `sha256:${'c'.repeat(64)}` as const;
+  const abort = new AbortController();
+  const ex = createExecutor({ store, engine: async () => engine, reporter: () => {}, signal: abort.signal, maxDecompressedBytes: 1 << 30 });
+  ex.prepareImage(tree, 1700000000);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(seen, [[{ kind: 'tree', tree }, 1700000000]]);
+  abort.abort();
+  ex.prepareImage(tree, 1700000000);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.is(seen.length, 1);
+});
+
 graph.run();
+executor.run();

@@ -110,12 +110,12 @@ export function buildAr(members: Array<{ name: string; body: Buffer | string }>)
   return Buffer.concat(parts);
 }
 
-/** A .deb: debian-binary, a control tar and the payload member `data.tar<ext>`. */
-export async function buildDeb(payload: Buffer, dataName = 'data.tar.gz'): Promise<Buffer> {
-  const control = gzip(await buildTar([{ name: './control', body: 'Package: test\nVersion: 1\n' }]));
+/** A .deb: debian-binary, a control tar (`control.tar.gz` holding `./control`) and the payload member `data.tar<ext>`. */
+export async function buildDeb(payload: Buffer, dataName = 'data.tar.gz', control: { text?: string; member?: Buffer; name?: string } = {}): Promise<Buffer> {
+  const member = control.member ?? gzip(await buildTar([{ name: './control', body: control.text ?? 'Package: test\nVersion: 1\n' }]));
   return buildAr([
     { name: 'debian-binary', body: '2.0\n' },
-    { name: 'control.tar.gz', body: control },
+    { name: control.name ?? 'control.tar.gz', body: member },
     { name: dataName, body: payload },
   ]);
 }

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { build, type BuildEvent } from '../../src/builder/index.js';
+import { debianStage1 } from '../../src/image/index.js';
 import { lockRecipe } from '../../src/lock/index.js';
 import { createDockerEngine } from '../../src/sandbox/docker.js';
 import { loadSandboxProfile } from '../../src/sandbox/profile.js';
@@ -140,6 +141,17 @@ assembly('the same lock gives the same image digest in two fresh stores, with no
       assert.is(s.user, '0:0');
       assert.is(s.exception, 'debian-assembly');
     }
+
+    // Stage 1 is found by the pins: nothing is fetched again. The base holds the required set
+    // and what it depends on, not hello; the package folder holds every .deb and the lists.
+    const storeA = await createStore({ root: join(dir, 'store-a') });
+    const spec = { name: 'toolchain', kind: 'debian' as const, packages: ['hello'], arch: 'amd64', pins, shell: ['/bin/sh', '-e', '-c'], where: { file: recipe } };
+    const stage1 = await debianStage1(storeA, spec, { onFetch: () => assert.unreachable('stage 1 is known by its pins') });
+    const base = new Set((await storeA.readTree(stage1.base)).entries.map((e) => e.path));
+    assert.ok(base.has('usr/bin/dpkg') && base.has('usr/lib/x86_64-linux-gnu/libc.so.6') && base.has('var/lib/dpkg/status'));
+    assert.not.ok(base.has('usr/bin/hello'), 'hello is for dpkg to unpack');
+    const packages = new Set((await storeA.readTree(stage1.packages)).entries.map((e) => e.path));
+    for (const name of ['hello.deb', 'dpkg.deb', 'required', 'rest', 'usr-links', 'dirs']) assert.ok(packages.has(name), name);
 
     const again = await run('store-a');
     assert.is(again.summary.images.toolchain!.tree, treeA);

@@ -14,7 +14,7 @@ import { loadSandboxProfile } from '../../src/sandbox/profile.js';
 import type { EngineAction, EngineResult } from '../../src/sandbox/types.js';
 import { createStore, type Store, type TreeEntry } from '../../src/store/index.js';
 import type { Digest } from '../../src/util/digest.js';
-import { NO_DOCKER, busyboxRootfs, sandboxAction } from '../helpers/busybox.js';
+import { NO_DOCKER, busyboxRootfs, busyboxTree, sandboxAction } from '../helpers/busybox.js';
 import { makeTempDir, rejectsWithCode, throwsWithCode } from '../helpers/index.js';
 
 const { profile } = await loadSandboxProfile();
@@ -152,6 +152,24 @@ treeCase('fails with KILN_SANDBOX_IMAGE_IMPORT when the rootfs is not a tar, and
   const tree = `sha256:${randomBytes(32).toString('hex')}` as Digest;
   await rejectsWithCode(() => engine.ensureTreeImage(tree, () => Readable.from([Buffer.from('not a tar at all')])), 'KILN_SANDBOX_IMAGE_IMPORT');
   assert.ok(await imageGone(`kiln.local/tree:${tree.slice(7)}`));
+});
+
+treeCase('prepareImage imports a tree ahead of the run that needs it, with the run\'s mtime', async () => {
+  // The busybox tree plus a file of its own: a tree no other test has imported.
+  const base = await store.readTree(await busyboxTree(store));
+  const marker = await store.putBytes(randomBytes(16).toString('hex'));
+  const tree = await store.putTree({ kiln: 'tree/v1', entries: [...base.entries, { path: 'zz-marker', type: 'file' as const, mode: 0o644 as const, digest: marker.digest, size: marker.size }].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path))) });
+  const ref = `kiln.local/tree:${tree.slice(7)}`;
+  try {
+    engine.prepareImage({ kind: 'tree', tree }, { store, mtime: 1700000000 });
+    for (let i = 0; i < 200 && (await imageGone(ref)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.not.ok(await imageGone(ref), 'imported before any run asked');
+    const ran = await runScript('stat -c %Y /zz-marker', { image: { kind: 'tree', tree } });
+    assert.is(ran.result.exitCode, 0);
+    assert.is(ran.stdout.trim(), '1700000000');
+  } finally {
+    await docker.getImage(ref).remove().catch(() => undefined);
+  }
 });
 
 ensureTreeImageSuite('refuses a tree id that is not a digest', async () => {
@@ -294,6 +312,37 @@ stepCase('returns the output folder as a tree in the store, symlinks kept as lin
   assert.ok(a.type === 'file');
   assert.is((await store.readBlob(a.digest)).toString(), 'hello\n');
   assert.is(await containersOf('test'), 0);
+});
+
+stepCase('outputImage: the output is imported as the image of its tree while it is read back, as a tree import would give it', async () => {
+  const script = [
+    'cp -a /bin /etc $KILN_OUT/',
+    'mkdir -p $KILN_OUT/usr/bin $KILN_OUT/var/lib $KILN_OUT/tmp',
+    'printf tool > $KILN_OUT/usr/bin/tool && chmod 4755 $KILN_OUT/usr/bin/tool',
+    'ln $KILN_OUT/usr/bin/tool $KILN_OUT/usr/bin/tool2',
+    'ln -s usr/bin $KILN_OUT/ubin',
+    `head -c 3000000 /dev/zero > $KILN_OUT/var/lib/big && echo ${randomBytes(8).toString('hex')} > $KILN_OUT/var/lib/unique`,
+  ].join('\n');
+  const ran = await runScript(script, { outputImage: true });
+  assert.is(ran.result.exitCode, 0);
+  const tree = ran.result.outputTree!;
+  const ref = `kiln.local/tree:${tree.slice(7)}`;
+  try {
+    assert.not.ok(await imageGone(ref), 'tagged as the output tree');
+    const pending = await docker.listImages({ filters: { reference: ['kiln.local/tree:pending-*'] } });
+    assert.equal(pending.filter((i) => i.RepoTags?.some((t) => t.includes(tree.slice(7, 19)))), []);
+    const check = await runScript('stat -c "%n %a %u %g %Y %h" /usr/bin/tool /usr/bin/tool2 /usr/bin /var/lib/big; readlink /ubin', { image: { kind: 'tree', tree } });
+    assert.is(check.result.exitCode, 0);
+    assert.equal(check.stdout.trim().split('\n'), [
+      '/usr/bin/tool 755 0 0 1700000000 1',
+      '/usr/bin/tool2 755 0 0 1700000000 1',
+      '/usr/bin 755 0 0 1700000000 2',
+      '/var/lib/big 644 0 0 1700000000 1',
+      'usr/bin',
+    ]);
+  } finally {
+    await docker.getImage(ref).remove().catch(() => undefined);
+  }
 });
 
 stepCase('passes the environment exactly (plus the engine\'s HOSTNAME)', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stat, writeFile } from 'node:fs/promises';
+import { chmod, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
@@ -233,6 +233,82 @@ PutStream('an abort while the source stalls ends the write', async () => {
   }
 });
 
+const Again = suite('storing what the store already holds');
+
+/** Inode and mtime of a stored object: a rewrite renames a new file into place (new inode). */
+const identity = async (path: string) => {
+  const info = await stat(path);
+  return { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size };
+};
+
+Again('bytes already stored are not written again; the object is touched for gc', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const first = await store.putBytes('same bytes');
+    const path = blobPathFor(dir, first.digest);
+    const old = new Date(Date.now() - 86_400_000);
+    await utimes(path, old, old);
+    const before = await identity(path);
+    const again = await store.putBytes('same bytes');
+    assert.equal(again, first);
+    const after = await identity(path);
+    assert.is(after.ino, before.ino, 'the same file, not a new one renamed over it');
+    assert.ok(after.mtimeMs > before.mtimeMs + 3_600_000, 'mtime refreshed');
+    assert.equal(await listTemps(dir), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+Again('a small stream already stored is not written again', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const first = await store.putStream(Readable.from([Buffer.from('ab'), Buffer.from('cd')]));
+    const before = await identity(blobPathFor(dir, first.digest));
+    const again = await store.putStream(Readable.from([Buffer.from('a'), Buffer.from('bcd')]));
+    assert.equal(again, first);
+    assert.is((await identity(blobPathFor(dir, first.digest))).ino, before.ino);
+  } finally {
+    await cleanup();
+  }
+});
+
+Again('a large stream (several batches) already stored keeps its object; the copy written meanwhile is removed', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7, 7);
+    const chunks = () => Readable.from([big.subarray(0, 1000), big.subarray(1000, 2_500_000), big.subarray(2_500_000)]);
+    const first = await store.putStream(chunks());
+    assert.is(first.size, big.length);
+    const before = await identity(blobPathFor(dir, first.digest));
+    const again = await store.putStream(chunks());
+    assert.equal(again, first);
+    assert.is((await identity(blobPathFor(dir, first.digest))).ino, before.ino);
+    assert.equal(await listTemps(dir), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+Again('an object of the wrong size (torn) is replaced by the bytes written', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const first = await store.putBytes('complete object');
+    const path = blobPathFor(dir, first.digest);
+    await chmod(path, 0o644);
+    await writeFile(path, 'compl');
+    await store.putBytes('complete object');
+    assert.is((await store.readBlob(first.digest)).toString(), 'complete object');
+  } finally {
+    await cleanup();
+  }
+});
+
 PutBytes.run();
 PutFile.run();
 PutStream.run();
+Again.run();

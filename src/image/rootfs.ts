@@ -3,6 +3,7 @@ import { canonicalJSON } from '../util/canonical-json.js';
 import { REF } from '../store/refs.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
+import { mapLimit } from '../util/map-limit.js';
 import { debRelations, dependencyClosure, type DebRelations } from './control.js';
 import type { FetchedDeb } from './fetch.js';
 
@@ -170,17 +171,8 @@ async function debControl(store: Store, deb: FetchedDeb, label: string): Promise
 }
 
 /** `fn` over `items`, UNPACK_CONCURRENCY at a time, results in order. */
-async function eachDeb<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(UNPACK_CONCURRENCY, items.length) }, worker));
-  return out;
+function eachDeb<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  return mapLimit(items, UNPACK_CONCURRENCY, fn);
 }
 
 /** Every .deb's relations (its control file), in the order of `debs`. */

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Digest } from '../util/digest.js';
 import { StoreError } from './errors.js';
-import { listOneLevel, listTwoLevels, mapLimit, removeFile } from './fsutil.js';
+import { mapLimit } from '../util/map-limit.js';
+import { listOneLevel, listTwoLevels, removeFile } from './fsutil.js';
 import { acDir, blobPathFor, casDir, digestFromBlobPath, refsDir, tmpDir } from './path.js';
 import { hashFile, looksLikeTree } from './read.js';
 import type { ActionRecord, Store, StoreGcOptions, StoreGcReport, StoreStats, StoreVerifyReport } from './types.js';

@@ -291,14 +291,6 @@ stop() {
     if pid_alive "$f"; then kill -KILL "$(cat "$f")" 2>/dev/null || true; fi
   done
   # The runners' cgroups, once their processes are gone (rmdir refuses a cgroup still in use).
-  # What a step's network looks like: the interfaces of each runner's namespace.
-  local id child
-  for id in "${WORKERS[@]}"; do
-    pid_alive "$STATE/pids/runner-$id.pid" || continue
-    child="$(pgrep -P "$(cat "$STATE/pids/runner-$id.pid")" | head -1)"
-    [ -n "$child" ] && command -v nsenter >/dev/null && command -v ip >/dev/null || continue
-    echo "runner-$id network: $(nsenter --target "$child" --net ip -o link 2>/dev/null | cut -d: -f2 | tr -d ' ' | tr '\n' ' ')"
-  done
   for f in "$STATE"/worker-*/cgroups; do
     [ -f "$f" ] || continue
     for cg in $(cat "$f"); do

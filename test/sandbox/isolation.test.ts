@@ -1,6 +1,5 @@
 // What a step can and cannot do, observed from inside real containers and from the engine API.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -13,6 +12,7 @@ import { createStore } from '../../src/store/index.js';
 import { digestHex } from '../../src/util/digest.js';
 import { NO_DOCKER, sandboxAction } from '../helpers/busybox.js';
 import { makeTempDir } from '../helpers/index.js';
+import { startHostServer } from '../helpers/host-server.js';
 
 const { profile } = await loadSandboxProfile();
 const docker = new Dockerode();
@@ -63,13 +63,8 @@ runStep.before(async () => {
 runStep.after(() => scratch.cleanup());
 
 it('reaches no host address, no DNS and has only lo, while a bridged container does reach the host', async () => {
-  let requests = 0;
-  const server: Server = createServer((_req, res) => {
-    requests++;
-    res.end('ok');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-  const { port } = server.address() as { port: number };
+  const server = await startHostServer();
+  const { port } = server;
   try {
     // Control: a container on the default bridge finds the host there (its default gateway, the
     // docker0 address, which os.networkInterfaces() omits while the bridge has no carrier) and
@@ -94,8 +89,8 @@ it('reaches no host address, no DNS and has only lo, while a bridged container d
       await control.remove({ force: true });
     }
     assert.ok(gateway, 'the bridged container found its gateway');
-    assert.is(requests, 1);
-    requests = 0;
+    assert.is(server.requests(), 1);
+    server.reset();
 
     const hosts = new Set(['127.0.0.1', gateway]);
     for (const list of Object.values(networkInterfaces())) {
@@ -114,9 +109,9 @@ it('reaches no host address, no DNS and has only lo, while a bridged container d
     assert.is.not(seen.get('dns'), '0');
     assert.ok(seen.has('dns'));
     assert.is(seen.get('net')?.trim(), 'lo');
-    assert.is(requests, 0);
+    assert.is(server.requests(), 0);
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   }
 });
 

@@ -2,7 +2,6 @@
 // .ci/run has not started it), side by side with the local Docker engine: the same recipe gives
 // the same bytes, the provenance names where every step ran, a step has no network on either,
 // and `kiln rebuild` runs on the farm with the VSA saying so.
-import { createServer, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { createStore } from '../../src/store/index.js';
 import { writeRecipe } from '../helpers/recipes.js';
 import { makeTempDir, rejectsWithCode, repoRoot, runKiln } from '../helpers/index.js';
 import { ensureCluster } from '../reapi/cluster.js';
+import { startHostServer } from '../helpers/host-server.js';
 
 const cluster = ensureCluster();
 const root = repoRoot();
@@ -127,13 +127,8 @@ async function probeRecipe(dir: string, hosts: string[], port: number): Promise<
 }
 
 network('fails on the farm as on Docker: no address of the host is reachable, and the server sees no request', async () => {
-  let requests = 0;
-  const server: Server = createServer((_req, res) => {
-    requests++;
-    res.end('ok');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-  const { port } = server.address() as { port: number };
+  const server = await startHostServer();
+  const { port } = server;
   const { dir, cleanup } = await makeTempDir();
   try {
     const hosts = new Set(['127.0.0.1']);
@@ -142,7 +137,7 @@ network('fails on the farm as on Docker: no address of the host is reachable, an
     // Control: the probe's own command reaches the server from here.
     const control = await fetch(`http://127.0.0.1:${port}/`);
     assert.is(await control.text(), 'ok');
-    requests = 0;
+    server.reset();
     const logs: Record<string, string> = {};
     for (const [name, engineChoice] of [['docker', { kind: 'docker' }], ['farm', farm]] as const) {
       const store = await createStore({ root: join(dir, `store-${name}`) });
@@ -153,13 +148,13 @@ network('fails on the farm as on Docker: no address of the host is reachable, an
       assert.instance(err, BuildError);
       logs[name] = (err.logTail ?? []).join('\n');
     }
-    assert.is(requests, 0, 'no step reached the server');
+    assert.is(server.requests(), 0, 'no step reached the server');
     for (const h of hosts) {
       assert.match(logs.docker!, `no ${h}`);
       assert.match(logs.farm!, `no ${h}`);
     }
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     await cleanup();
   }
 });

@@ -83,7 +83,7 @@ function watchingEngine(inner: Engine, seen: Seen[]): Engine {
 
 const assembly = suite('debian image build');
 
-assembly('the same lock gives the same image digest in two fresh stores, with no network and only CAP_CHOWN; hello greets; the second build is cached', async () => {
+assembly('the same lock gives the same image digest in two fresh stores, with no network and only the owner capabilities (CHOWN, DAC_OVERRIDE, FOWNER); hello greets; the second build is cached', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
     const recipe = join(dir, 'kiln.yaml');
@@ -136,7 +136,7 @@ assembly('the same lock gives the same image digest in two fresh stores, with no
     assert.is(seen.length, 2, 'both assembly containers were inspected');
     for (const s of seen) {
       assert.is(s.networkMode, 'none');
-      assert.equal(s.capAdd, ['CHOWN']);
+      assert.equal(s.capAdd, ['CHOWN', 'DAC_OVERRIDE', 'FOWNER']);
       assert.equal(s.capDrop, ['ALL']);
       assert.is(s.user, '0:0');
       assert.is(s.exception, 'debian-assembly');

@@ -20,6 +20,25 @@ const NOT_TAKEN = ['kiln', 'proc', 'sys', 'dev', 'tmp', '.dockerenv'];
 const USR_LINKS_MADE = `${KILN_WORK_DIR}/usr-links`;
 
 /**
+ * Before the packages outside the base go in: every merged-/usr folder not there yet is linked
+ * into /usr, as debootstrap links them, and listed in USR_LINKS_MADE.
+ */
+export const LINK_MERGED_USR = `for top in ${MERGED_USR_DIRS.join(' ')}; do
+  if [ ! -e "/$top" ] && [ ! -L "/$top" ]; then ln -s "usr/$top" "/$top"; mkdir -p "/usr/$top"; echo "$top"; fi
+done > ${USR_LINKS_MADE}
+`;
+
+/**
+ * Once every package is installed: a link of LINK_MERGED_USR that no package's file list names
+ * a path under (`/lib32/...`) is taken away with its empty /usr folder, so the image links
+ * what its packages use and nothing more. A folder something else wrote into stays linked.
+ */
+export const UNLINK_UNUSED_USR = `while read -r top; do
+  if ! grep -qs "^/$top/" /var/lib/dpkg/info/*.list && rmdir "/usr/$top" 2>/dev/null; then rm "/$top"; fi
+done < ${USR_LINKS_MADE}
+`;
+
+/**
  * Stage 2, run inside the base tree as root with no network: debootstrap's second stage,
  * condensed. The .debs are read from the `debs` input. dpkg is feigned installed so that the
  * core packages install in dependency order (base-passwd, base-files, dpkg, libc6, perl-base,
@@ -53,10 +72,7 @@ dpkg --force-depends --unpack $(debs ${PACKAGES_REQUIRED})
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d
 chmod 755 /usr/sbin/policy-rc.d
 dpkg --configure --pending --force-configure-any --force-depends
-for top in ${MERGED_USR_DIRS.join(' ')}; do
-  if [ ! -e "/$top" ] && [ ! -L "/$top" ]; then ln -s "usr/$top" "/$top"; mkdir -p "/usr/$top"; echo "$top"; fi
-done > ${USR_LINKS_MADE}
-# The rest goes in by name, not in dependency order: a package whose Pre-Depends is unpacked
+${LINK_MERGED_USR}# The rest goes in by name, not in dependency order: a package whose Pre-Depends is unpacked
 # later in the list (python3 before python3-minimal) is refused. As debootstrap repeats its base
 # install, configure what is there and unpack again; each pass settles one more level.
 if [ -s ${PACKAGES_REST} ]; then
@@ -68,10 +84,7 @@ if [ -s ${PACKAGES_REST} ]; then
   done
 fi
 dpkg --force-confold --skip-same-version --configure -a
-while read -r top; do
-  if ! grep -qs "^/$top/" /var/lib/dpkg/info/*.list && rmdir "/usr/$top" 2>/dev/null; then rm "/$top"; fi
-done < ${USR_LINKS_MADE}
-rm -f /usr/sbin/policy-rc.d
+${UNLINK_UNUSED_USR}rm -f /usr/sbin/policy-rc.d
 dpkg --audit
 cd /
 rm -f /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache /var/lib/dpkg/*-old /var/cache/debconf/*-old

@@ -151,7 +151,8 @@ assembly('the same lock gives the same image digest in two fresh stores, with no
     assert.ok(base.has('usr/bin/dpkg') && base.has('usr/lib/x86_64-linux-gnu/libc.so.6') && base.has('var/lib/dpkg/status'));
     assert.not.ok(base.has('usr/bin/hello'), 'hello is for dpkg to unpack');
     const packages = new Set((await storeA.readTree(stage1.packages)).entries.map((e) => e.path));
-    for (const name of ['hello.deb', 'dpkg.deb', 'required', 'rest', 'usr-links', 'dirs']) assert.ok(packages.has(name), name);
+    assert.equal([...packages].filter((name) => !name.endsWith('.deb')).sort(), ['required', 'rest']);
+    for (const name of ['hello.deb', 'dpkg.deb']) assert.ok(packages.has(name), name);
 
     const again = await run('store-a');
     assert.is(again.summary.images.toolchain!.tree, treeA);

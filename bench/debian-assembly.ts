@@ -11,6 +11,9 @@
 //    - mmdebstrap: `--variant=minbase` (kiln's choice: Debian's required set, no recommends),
 //      merged-/usr as kiln lays it out, `--include` every package of A's lock, from the local
 //      repository (`copy://`), into a fresh directory;
+//    - mmdebstrap as a Docker user runs it to get what kiln's build gives, an engine image: the
+//      same, as a tar on stdout into `docker import` (context: the target compares with the
+//      directory);
 //    - kiln, cold: `kiln build A --locked` in a fresh store holding only the .debs, with the
 //      engine's images of A's trees removed first (an image another process is using stays, and
 //      the round says so);
@@ -182,6 +185,21 @@ try {
     return { wallMs, rssKiB: Number(rss), bytes: du(mmTarget), installed };
   };
 
+  const mmImageTag = `kiln.local/bench-mmdebstrap:${process.pid}`;
+  const mmdebstrapImage = (): { wallMs: number } => {
+    const mm = [
+      'mmdebstrap', '--quiet', '--variant=minbase', '--mode=root', '--format=tar', '--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr',
+      `--include=${pinsA.map((p) => p.package).join(',')}`, codename, '-', `deb [trusted=yes] copy://${repo} ./`,
+    ];
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const t = performance.now();
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${mm.map(quote).join(' ')} | docker import - ${mmImageTag} >/dev/null`], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+    const wallMs = performance.now() - t;
+    if (r.status !== 0) throw new Error(`mmdebstrap | docker import failed (${r.status}):\n${String(r.stderr).split('\n').slice(-30).join('\n')}`);
+    spawnSync('docker', ['rmi', mmImageTag], { stdio: 'ignore' });
+    return { wallMs };
+  };
+
   // Trees whose engine images a cold round removes: found after the warm-up round.
   const treesOf = async (recipe: string, store: string): Promise<string[]> => {
     const spec = (await loadBuildRecipe(recipe, { locked: true })).images.toolchain as DebianImageSpec;
@@ -192,7 +210,7 @@ try {
   let dropA: string[] = [];
   let dropB: string[] = [];
 
-  interface Round { mm: ReturnType<typeof mmdebstrap>; cold: KilnRun; warm: KilnRun; plus: KilnRun; coldGrowth: number; warmGrowth: number; plusGrowth: number; kept: string[] }
+  interface Round { mm: ReturnType<typeof mmdebstrap>; mmImage: ReturnType<typeof mmdebstrapImage>; cold: KilnRun; warm: KilnRun; plus: KilnRun; coldGrowth: number; warmGrowth: number; plusGrowth: number; kept: string[] }
   const rounds: Round[] = [];
   for (let i = 0; i <= RUNS; i++) {
     const store = join(dir, `store-${i}`);
@@ -209,12 +227,15 @@ try {
       return { cold, warm, plus, coldGrowth: afterCold - seeded, warmGrowth: afterWarm - afterCold, plusGrowth: du(store) - afterWarm };
     };
     let mm;
+    let mmImage;
     let k;
     if (i % 2 === 0) {
       mm = mmdebstrap();
+      mmImage = mmdebstrapImage();
       k = await kilnSide();
     } else {
       k = await kilnSide();
+      mmImage = mmdebstrapImage();
       mm = mmdebstrap();
     }
     if (i === 0) {
@@ -223,8 +244,8 @@ try {
       console.log(`warm-up: mmdebstrap ${sec(mm.wallMs)} (${mm.installed} packages installed), kiln cold ${sec(k.cold.wallMs)}, B after A ${sec(k.plus.wallMs)}`);
       if (mm.installed !== pinsA.length) console.log(`  note: mmdebstrap installed ${mm.installed} packages, kiln's lock has ${pinsA.length}`);
     } else {
-      rounds.push({ mm, ...k, kept });
-      console.log(`round ${i}: mmdebstrap ${sec(mm.wallMs)}, kiln cold ${sec(k.cold.wallMs)} (stage 1 ${sec(k.cold.stage1)}, assembly ${sec(k.cold.assembly)}, first step ${sec(k.cold.firstStep)}), warm ${sec(k.warm.wallMs)}, B after A ${sec(k.plus.wallMs)} (assembly ${sec(k.plus.assembly)})${kept.length ? `; engine kept images in use: ${kept.join(' ')}` : ''}`);
+      rounds.push({ mm, mmImage, ...k, kept });
+      console.log(`round ${i}: mmdebstrap ${sec(mm.wallMs)} (| docker import ${sec(mmImage.wallMs)}), kiln cold ${sec(k.cold.wallMs)} (stage 1 ${sec(k.cold.stage1)}, assembly ${sec(k.cold.assembly)}, first step ${sec(k.cold.firstStep)}), warm ${sec(k.warm.wallMs)}, B after A ${sec(k.plus.wallMs)} (assembly ${sec(k.plus.assembly)})${kept.length ? `; engine kept images in use: ${kept.join(' ')}` : ''}`);
     }
     rmSync(store, { recursive: true, force: true });
   }
@@ -240,7 +261,9 @@ try {
     console.log(`  ${what.padEnd(44)} ${sec(wall).padStart(8)} ${`${((rss ?? 0) / 1024).toFixed(0)} MiB`.padStart(9)} ${growth.padStart(10)}  ${note}`);
   console.log(`\nmedians of ${rounds.length} rounds (2 cores, shared):   wall     peak RSS   store growth`);
   row('mmdebstrap --variant=minbase (directory)', mmWall, m((r) => r.mm.rssKiB), mib(m((r) => r.mm.bytes)!), 'no cache: every run is cold');
-  row('kiln build A, cold (store: .debs only)', coldWall, m((r) => r.cold.rssKiB), mib(m((r) => r.coldGrowth)!), `${(coldWall / mmWall).toFixed(2)}× mmdebstrap`);
+  const mmImageWall = m((r) => r.mmImage.wallMs)!;
+  row('mmdebstrap --format=tar | docker import', mmImageWall, undefined, '', 'what a Docker user of mmdebstrap runs for an image');
+  row('kiln build A, cold (store: .debs only)', coldWall, m((r) => r.cold.rssKiB), mib(m((r) => r.coldGrowth)!), `${(coldWall / mmWall).toFixed(2)}× mmdebstrap, ${(coldWall / mmImageWall).toFixed(2)}× mmdebstrap | docker import`);
   row('  stage 1 (unpack .debs, merge the base)', m((r) => r.cold.stage1), undefined, '');
   row('  assembly step (dpkg in the sandbox)', m((r) => r.cold.assembly), undefined, '');
   row('  first step (image import + step)', m((r) => r.cold.firstStep), undefined, '');

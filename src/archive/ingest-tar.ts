@@ -20,18 +20,11 @@ export async function ingestTar(store: Store, source: Readable, options: IngestO
   return { manifest, digest: await store.putTree(manifest) };
 }
 
-/**
- * `shapeOnly`: file contents are read past and never stored; each file gets SHAPE_DIGEST and
- * size 0. The result says which paths exist and what they are, and is never a storable tree.
- */
+/** How entries are read besides being stored. */
 export interface ReadTarMode {
-  shapeOnly?: boolean;
   /** Written as the entries are read (`TarMirror`); not finalized here. */
   mirror?: TarMirror;
 }
-
-/** The digest every file of a shape carries (sha256 of nothing). */
-export const SHAPE_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** Files up to this size are read whole and stored while the next entries are read. */
 const SMALL_FILE_BYTES = 1 << 20;
@@ -63,11 +56,6 @@ export async function readTarEntries(store: Store, source: Readable, options: Tr
           const path = builder.checkPath(name);
           if (path === '') throw entryError('KILN_ARCHIVE_UNSAFE_ENTRY', label, name, 'would replace the root of the tree');
           const mode = fileMode(entry.mode);
-          if (options.shapeOnly) {
-            // The body is skipped by the next read of the tar.
-            builder.addFile(name, { digest: SHAPE_DIGEST, size: 0, mode: entry.mode });
-            break;
-          }
           if (entry.size <= SMALL_FILE_BYTES) {
             // A copy: the reader may hand out a view of a buffer it reuses, and the write is later.
             const bytes = Buffer.from(await entry.body.read(entry.size));

@@ -98,15 +98,6 @@ async function unpackZip(store: Store, blob: Digest, settings: TreeBuilderOption
   }
 }
 
-/**
- * The shape of a .deb's payload: every path and what it is (folder, file, link), read with the
- * same safety rules as `unpackArchive` (links are data) but without storing any file: files
- * carry SHAPE_DIGEST. Enough to lay out folders for a package that is installed later.
- */
-export async function readDebShape(store: Store, blob: Digest, options: { label: string }): Promise<TreeManifest> {
-  return unpackDeb(store, blob, { label: options.label, links: 'any', shapeOnly: true });
-}
-
 async function unpackDeb(store: Store, blob: Digest, settings: TreeBuilderOptions & ReadTarMode): Promise<TreeManifest> {
   const { label } = settings;
   const member = selectArMember(store.openBlob(blob), (name) => name.startsWith('data.tar'), label);

@@ -9,7 +9,7 @@ import { sha256Digest, type Digest } from '../util/digest.js';
 import { DEBIAN_ASSEMBLY_EXCEPTION, DEBIAN_ASSEMBLY_SCRIPT, DEBIAN_PACKAGES_INPUT } from './assemble.js';
 import { ImageError } from './errors.js';
 import { fetchDebianPackages, type FetchedDeb } from './fetch.js';
-import { basePackages, debianPackagesTree, debianStage1Layout, debRelationsOf, packageLists, unpackDebs } from './rootfs.js';
+import { basePackages, debianBaseTree, debianPackagesTree, debRelationsOf, packageLists, unpackDebs } from './rootfs.js';
 
 
 export interface DebianStage1Options {
@@ -18,7 +18,7 @@ export interface DebianStage1Options {
   sources?: Sources;
   /** Called around the download of the .debs (not called when both trees are known). */
   onFetch?: (phase: 'start' | 'done', debs?: FetchedDeb[]) => void;
-  /** Called with the base tree as soon as it is stored, while the rest of stage 1 runs. */
+  /** Called with the base tree as soon as it is stored (not called when both trees are known): the engine may take it in. */
   onBase?: (base: Digest) => void;
 }
 
@@ -37,7 +37,7 @@ export interface DebianStage1 {
  * unpacks only that one; images with the same base packages share one base tree.
  */
 export async function debianStage1(store: Store, spec: DebianImageSpec, options: DebianStage1Options = {}): Promise<DebianStage1> {
-  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v2', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
+  const key = sha256Digest(canonicalJSON({ kiln: 'debian-stage1/v3', pins: spec.pins.map((p) => [p.package, p.version, p.arch, p.integrity, p.required]) }));
   const [base, packages] = await Promise.all([store.getRef(REF.debianBase, key), store.getRef(REF.debianPackages, key)]);
   if (base && packages && (await store.has(base)) && (await store.has(packages))) return { base, packages };
   options.onFetch?.('start');
@@ -49,16 +49,11 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
   options.onFetch?.('done', debs);
   const label = `image "${spec.name}"`;
   const lists = packageLists(debs);
-  const baseSet = new Set(basePackages(debs, await debRelationsOf(store, debs, { label })));
-  const parts = await unpackDebs(store, debs, {
-    label,
-    full: baseSet,
-    // The base is ready before the other packages' shapes are read: the engine may take it in meanwhile.
-    onFull: async (baseParts) => options.onBase?.(await store.putTree((await debianStage1Layout(store, baseParts, lists, baseSet)).base)),
-  });
-  const layout = await debianStage1Layout(store, parts, lists, baseSet);
-  const baseTree = await store.putTree(layout.base);
-  const packagesTree = await debianPackagesTree(store, debs, layout);
+  const inBase = new Set(basePackages(debs, await debRelationsOf(store, debs, { label })));
+  const parts = await unpackDebs(store, debs.filter((d) => inBase.has(d.pin.package)), { label, ...(options.signal && { signal: options.signal }) });
+  const baseTree = await store.putTree(await debianBaseTree(store, parts, lists));
+  options.onBase?.(baseTree);
+  const packagesTree = await debianPackagesTree(store, debs);
   await store.setRef(REF.debianBase, key, baseTree);
   await store.setRef(REF.debianPackages, key, packagesTree);
   return { base: baseTree, packages: packagesTree };
@@ -66,7 +61,7 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
 
 /**
  * Stage 2 as an action, pure: dpkg installs the packages into the base tree inside the sandbox as the
- * profile's `debian-assembly` exception allows (root, CAP_CHOWN only, no network). Its output,
+ * profile's `debian-assembly` exception allows (root with CAP_CHOWN, CAP_DAC_OVERRIDE and CAP_FOWNER, no network). Its output,
  * not normalized (a root filesystem's .gz files are package content), is the image.
  */
 export function planDebianAssembly(spec: DebianImageSpec, stage1: DebianStage1, context: ActionContext): PlannedAction {

@@ -4,8 +4,7 @@ export { assertAssemblable, DEBIAN_PACKAGE_PATTERN, parseInstallPrintUris, requi
 export type { AptUri, ResolveDebianOptions } from './apt.js';
 export { fetchDebianPackages } from './fetch.js';
 export type { FetchDebsOptions, FetchedDeb } from './fetch.js';
-export { basePackages, debRelationsOf, debianPackagesTree, debianStage1Layout, layoutDebianStage1, MERGED_USR_DIRS, mergeDebianTrees, mergedUsrLinks, mergedUsrPath, packageLists, PACKAGES_DIRS, PACKAGES_REQUIRED, PACKAGES_REST, PACKAGES_USR_LINKS, unpackDebs } from './rootfs.js';
-export type { Stage1Layout, UnpackDebsOptions } from './rootfs.js';
+export { basePackages, debianBaseTree, debRelationsOf, debianPackagesTree, MERGED_USR_DIRS, mergeDebianTrees, mergedUsrLinks, mergedUsrPath, packageLists, PACKAGES_REQUIRED, PACKAGES_REST, unpackDebs } from './rootfs.js';
 export { debRelations, dependencyClosure, parseControlFields, parseRelations } from './control.js';
 export type { DebRelations } from './control.js';
 export type { DebianTreePart } from './rootfs.js';

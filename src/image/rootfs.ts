@@ -1,5 +1,4 @@
 import { comparePaths, TREE_FORMAT, type TreeEntry, type TreeManifest } from '../store/tree.js';
-import { canonicalJSON } from '../util/canonical-json.js';
 import { REF } from '../store/refs.js';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
@@ -16,16 +15,10 @@ export const MERGED_USR_DIRS: readonly string[] = ['bin', 'lib', 'lib32', 'lib64
 /** Always linked, even when no package ships files there (scripts name /bin/sh). */
 const ALWAYS_LINKED = new Set(['bin', 'lib', 'sbin']);
 
-/**
- * The package folder's file names, as the assembly script reads them: the package lists, and
- * the links and folders it creates before dpkg runs (`Stage1Layout`).
- */
+/** The package folder's list files, as the assembly script reads them: the required set, then the rest. */
 export const PACKAGES_REQUIRED = 'required';
 export const PACKAGES_REST = 'rest';
-export const PACKAGES_USR_LINKS = 'usr-links';
-export const PACKAGES_DIRS = 'dirs';
 
-const SHAPE_FORMAT = 'deb-shape/v1';
 /** .debs unpacked at once: xz runs in a child process while this process hashes another package's files. */
 const UNPACK_CONCURRENCY = 3;
 
@@ -131,43 +124,18 @@ async function debDataTree(store: Store, deb: FetchedDeb, label: string): Promis
   return tree.manifest;
 }
 
-/** The shape of one .deb's data (paths and kinds, no contents), read once per blob (ref `deb-shape`). */
-async function debShape(store: Store, deb: FetchedDeb, label: string): Promise<TreeManifest> {
-  const { readDebShape, SHAPE_DIGEST } = await import('../archive/index.js');
-  // A package unpacked for another image's base already has its tree: the same paths.
-  const tree = await store.getRef(REF.debData, deb.digest);
-  if (tree && (await store.has(tree))) return store.readTree(tree);
-  const known = await store.getRef(REF.debShape, deb.digest);
-  if (known && (await store.has(known))) return shapeFromJSON((await store.readBlob(known)).toString('utf8'), SHAPE_DIGEST);
-  const shape = await readDebShape(store, deb.digest, { label: `${label}: ${deb.pin.package}` });
-  await store.setRef(REF.debShape, deb.digest, (await store.putBytes(shapeToJSON(shape))).digest);
-  return shape;
-}
-
-/** A shape as stored: `{"kiln":"deb-shape/v1","entries":[["d","usr"],["f","usr/x"],["l","usr/y"]]}`. */
-function shapeToJSON(shape: TreeManifest): string {
-  return canonicalJSON({ kiln: SHAPE_FORMAT, entries: shape.entries.map((e) => [e.type[0], e.path]) });
-}
-
-function shapeFromJSON(text: string, fileDigest: Digest): TreeManifest {
-  const value = JSON.parse(text) as { kiln?: unknown; entries?: unknown };
-  if (value.kiln !== SHAPE_FORMAT || !Array.isArray(value.entries)) throw new TypeError('not a deb-shape/v1 record');
-  const entries = (value.entries as [string, string][]).map(([t, path]): TreeEntry => {
-    if (t === 'd') return { path, type: 'dir' };
-    if (t === 'l') return { path, type: 'symlink', target: '' };
-    return { path, type: 'file', mode: 0o644, digest: fileDigest, size: 0 };
+/** The control files of `debs`, in their order, each read once per blob (ref `deb-control`); those not known yet are read together. */
+async function debControls(store: Store, debs: FetchedDeb[], label: string): Promise<string[]> {
+  const known = await eachDeb(debs, async (deb) => {
+    const ref = await store.getRef(REF.debControl, deb.digest);
+    return ref && (await store.has(ref)) ? (await store.readBlob(ref)).toString('utf8') : undefined;
   });
-  return { kiln: TREE_FORMAT, entries };
-}
-
-/** The control file of one .deb, read once per blob (ref `deb-control`). */
-async function debControl(store: Store, deb: FetchedDeb, label: string): Promise<string> {
-  const known = await store.getRef(REF.debControl, deb.digest);
-  if (known && (await store.has(known))) return (await store.readBlob(known)).toString('utf8');
-  const { readDebControl } = await import('../archive/index.js');
-  const text = await readDebControl(store, deb.digest, { label: `${label}: ${deb.pin.package}` });
-  await store.setRef(REF.debControl, deb.digest, (await store.putBytes(text)).digest);
-  return text;
+  const missing = debs.filter((_, i) => known[i] === undefined);
+  const { readDebControls } = await import('../archive/index.js');
+  const read = await readDebControls(store, missing.map((deb) => ({ digest: deb.digest, label: `${label}: ${deb.pin.package}` })));
+  await eachDeb(missing, async (deb) => store.setRef(REF.debControl, deb.digest, (await store.putBytes(read[missing.indexOf(deb)]!)).digest));
+  let next = 0;
+  return known.map((text) => text ?? read[next++]!);
 }
 
 /** `fn` over `items`, UNPACK_CONCURRENCY at a time, results in order. */
@@ -177,40 +145,19 @@ function eachDeb<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
 
 /** Every .deb's relations (its control file), in the order of `debs`. */
 export async function debRelationsOf(store: Store, debs: FetchedDeb[], options: { label: string }): Promise<DebRelations[]> {
-  return eachDeb(debs, async (deb) => ({ ...debRelations(await debControl(store, deb, options.label)), package: deb.pin.package }));
-}
-
-export interface UnpackDebsOptions {
-  label: string;
-  /** Packages whose data is unpacked into the store; the others are only read for their shape. */
-  full: ReadonlySet<string>;
-  /** Called once every package of `full` is unpacked (the shapes may still be read). */
-  onFull?: (parts: DebianTreePart[]) => void | Promise<void>;
+  const texts = await debControls(store, debs, options.label);
+  return debs.map((deb, i) => ({ ...debRelations(texts[i]!), package: deb.pin.package }));
 }
 
 /**
- * The parts of stage 1, in the order of `debs`: the data trees of the `full` packages
- * (unpacked first) and the shapes of the others. A few .debs are read at once.
+ * The data trees of `debs`, in their order, each unpacked into the store once per .deb (ref
+ * `deb-data`). A few .debs are read at once.
  */
-export async function unpackDebs(store: Store, debs: FetchedDeb[], options: UnpackDebsOptions): Promise<DebianTreePart[]> {
-  const full = debs.filter((d) => options.full.has(d.pin.package));
-  const shaped = debs.filter((d) => !options.full.has(d.pin.package));
-  const byName = new Map<string, DebianTreePart>();
-  // The shapes start only as workers free up from the unpacking, so the full trees come first.
-  const fullDone = eachDeb(full, async (deb) => {
-    const part = { package: deb.pin.package, manifest: await debDataTree(store, deb, options.label) };
-    byName.set(part.package, part);
-    return part;
-  }).then(async (parts) => {
-    await options.onFull?.(parts);
+export async function unpackDebs(store: Store, debs: FetchedDeb[], options: { label: string; signal?: AbortSignal }): Promise<DebianTreePart[]> {
+  return eachDeb(debs, async (deb) => {
+    options.signal?.throwIfAborted();
+    return { package: deb.pin.package, manifest: await debDataTree(store, deb, options.label) };
   });
-  const shapesDone = fullDone.then(() =>
-    eachDeb(shaped, async (deb) => {
-      byName.set(deb.pin.package, { package: deb.pin.package, manifest: await debShape(store, deb, options.label) });
-    }),
-  );
-  await Promise.all([fullDone, shapesDone]);
-  return debs.map((d) => byName.get(d.pin.package)!);
 }
 
 /**
@@ -221,59 +168,23 @@ export function basePackages(debs: Pick<FetchedDeb, 'pin'>[], relations: DebRela
   return dependencyClosure(packageLists(debs).required, relations);
 }
 
-/** How stage 1 splits an image: what the base tree holds, and what the assembly step prepares before dpkg runs. */
-export interface Stage1Layout {
-  /** The merged data of the base packages and the dpkg skeleton. */
-  base: TreeManifest;
-  /** Merged-/usr folders that only other packages use: linked by the step (`lib32` → `usr/lib32`). */
-  links: string[];
-  /**
-   * Every folder the other packages ship that the base lacks, created by the step before dpkg
-   * runs, as if all data were extracted: dpkg leaves an existing folder's owner and mode alone,
-   * but a folder it creates for another user (`man:man /var/cache/man`) would need CAP_FOWNER.
-   */
-  dirs: string[];
-}
-
 /**
- * Stage 1 of assembly, pure: `parts` in the order the assembly script installs them (required,
- * then the rest, each sorted by name), the names of the base packages, and the dpkg skeleton.
- * The base tree and the full merge of every package have the same folders and links; only the
- * files (and links) of packages outside the base are left for dpkg to write, once.
+ * Stage 1's tree: the merged data of the base packages, in the order the assembly script
+ * installs them (required, then the rest, each sorted by name), and the dpkg skeleton. The other
+ * packages are left to dpkg, which writes their files and folders once; the merged-/usr links
+ * that only they use are made by the assembly step.
  */
-export function layoutDebianStage1(parts: DebianTreePart[], base: ReadonlySet<string>, skeleton: TreeEntry[]): Stage1Layout {
-  const baseParts = parts.filter((p) => base.has(p.package));
-  const baseTree = mergeDebianTrees(baseParts, skeleton);
-  const full = mergeDebianTrees(parts, skeleton);
-  const baseLinks = new Set(mergedUsrLinks(baseParts));
-  const inBase = new Map(baseTree.entries.map((e) => [e.path, e.type]));
-  // A folder under something the base has as a file or link is left to dpkg.
-  const blocked = (path: string): boolean => {
-    for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) {
-      const type = inBase.get(path.slice(0, cut));
-      if (type !== undefined && type !== 'dir') return true;
-    }
-    return false;
-  };
-  const dirs = full.entries
-    .filter((e) => e.type === 'dir' && !inBase.has(e.path) && !e.path.includes('\n') && !blocked(e.path))
-    .map((e) => e.path);
-  return { base: baseTree, links: mergedUsrLinks(parts).filter((top) => !baseLinks.has(top)), dirs };
-}
-
-/** `layoutDebianStage1` of unpacked packages, with the skeleton put in the store. */
-export async function debianStage1Layout(store: Store, parts: DebianTreePart[], lists: { required: string[]; rest: string[] }, base: ReadonlySet<string>): Promise<Stage1Layout> {
+export async function debianBaseTree(store: Store, parts: DebianTreePart[], lists: { required: string[]; rest: string[] }): Promise<TreeManifest> {
   const order = new Map([...lists.required, ...lists.rest].map((name, i) => [name, i]));
   const ordered = [...parts].sort((a, b) => order.get(a.package)! - order.get(b.package)!);
-  return layoutDebianStage1(ordered, base, await dpkgSkeleton(store));
+  return mergeDebianTrees(ordered, await dpkgSkeleton(store));
 }
 
 /**
  * The package folder the assembly step installs from (mounted read-only): every .deb as
- * `<package>.deb`, the `required` and `rest` lists, and the layout's `usr-links` and `dirs`,
- * one per line. Pure given its inputs.
+ * `<package>.deb`, and the `required` and `rest` lists, one name per line. Pure given its inputs.
  */
-export async function debianPackagesTree(store: Store, debs: FetchedDeb[], layout: Pick<Stage1Layout, 'links' | 'dirs'>): Promise<Digest> {
+export async function debianPackagesTree(store: Store, debs: FetchedDeb[]): Promise<Digest> {
   const text = async (body: string, path: string): Promise<TreeEntry> => {
     const put = await store.putBytes(body);
     return { path, type: 'file', mode: 0o644, digest: put.digest, size: put.size };
@@ -284,8 +195,6 @@ export async function debianPackagesTree(store: Store, debs: FetchedDeb[], layou
     ...debs.map((d): TreeEntry => ({ path: `${d.pin.package}.deb`, type: 'file', mode: 0o644, digest: d.digest, size: d.size })),
     await text(lines(required), PACKAGES_REQUIRED),
     await text(lines(rest), PACKAGES_REST),
-    await text(lines(layout.links), PACKAGES_USR_LINKS),
-    await text(lines(layout.dirs), PACKAGES_DIRS),
   ];
   return store.putTree({ kiln: TREE_FORMAT, entries: entries.sort((a, b) => comparePaths(a.path, b.path)) });
 }

@@ -13,13 +13,11 @@ export const REF = {
   debData: 'deb-data',
   /** A .deb blob → its control file (stage 1 finds the base packages' dependencies in it). */
   debControl: 'deb-control',
-  /** A .deb blob → the shape of its data (paths and kinds): the folders and links it needs before dpkg runs. */
-  debShape: 'deb-shape',
   /** A rootfs tarball's blob → its tree. */
   rootfs: 'rootfs',
   /** A debian image's pin set → its stage-1 base tree (the required set and its dependencies). */
   debianBase: 'debian-base',
-  /** A debian image's pin set → its package folder (the .debs, their lists, folders and links), the assembly's input. */
+  /** A debian image's pin set → its package folder (the .debs and their lists), the assembly's input. */
   debianPackages: 'debian-packages',
   /** An SBOM's content key → the SBOM blob. */
   sbom: 'sbom',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import { HASH_CHUNK_BYTES } from '../util/digest.js';
@@ -16,18 +16,25 @@ function tempPath(root: string): string {
   return join(tmpDir(root), `${process.pid}-${randomBytes(8).toString('hex')}`);
 }
 
-/** Creates the temp file exclusively ('wx'): two writers can never share one. */
+/**
+ * Creates the temp file exclusively ('wx'): two writers can never share one. It is created
+ * read-only (BLOB_MODE): the mode applies to later opens, not to this handle, so the finished
+ * blob needs no chmod.
+ */
 async function openTemp(root: string): Promise<{ path: string; handle: FileHandle }> {
   const path = tempPath(root);
   try {
-    return { path, handle: await open(path, 'wx', 0o644) };
+    return { path, handle: await open(path, 'wx', BLOB_MODE) };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // The tmp folder was removed under us (a user wiped the store): recreate it once.
     await mkdir(tmpDir(root), { recursive: true });
-    return { path, handle: await open(path, 'wx', 0o644) };
+    return { path, handle: await open(path, 'wx', BLOB_MODE) };
   }
 }
+
+/** Fan-out folders this process has made: a root filesystem's ten thousand files need 256 of them, not ten thousand mkdirs. */
+const madeDirs = new Set<string>();
 
 async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0;
@@ -50,12 +57,13 @@ type Fill = (handle: FileHandle, hash: MultiHash, progress: (n: number) => void)
  * whatever happens (after a successful rename the removal is a no-op). A crash leaves only a
  * temp file, which gc removes once it is old.
  */
-async function writeBlob(root: string, options: PutOptions, fill: Fill): Promise<PutResult> {
+async function writeBlob(root: string, options: PutOptions, fill: Fill, known: 'absent' | 'unknown' = 'unknown'): Promise<PutResult> {
   const expectation: Expectation | undefined = expectationFor(options.integrity, options.digest);
   if (options.signal?.aborted) throw aborted(options.signal);
   const hash = new MultiHash(expectation);
   const { path, handle } = await openTemp(root);
   let open = true;
+  let placed = false;
   let size = 0;
   try {
     await fill(handle, hash, (n) => {
@@ -74,17 +82,16 @@ async function writeBlob(root: string, options: PutOptions, fill: Fill): Promise
     const digest = sha256Of(computed);
     const dest = blobPathFor(root, digest);
     // The temp file goes in `finally`; written data that is never renamed rarely reaches the disk.
-    if (await alreadyStored(dest, size)) return { digest, size, integrity: toSRI(computed) };
-    await chmod(path, BLOB_MODE);
-    await mkdir(dirname(dest), { recursive: true });
-    await moveIntoPlace(path, dest);
+    // Bytes hashed before the write were looked up already (`known`).
+    if (known === 'unknown' && (await alreadyStored(dest, size))) return { digest, size, integrity: toSRI(computed) };
+    placed = await moveIntoPlace(path, dest);
     return { digest, size, integrity: toSRI(computed) };
   } catch (err) {
     if (options.signal?.aborted && !(err instanceof StoreError)) throw aborted(options.signal, err);
     throw err;
   } finally {
     if (open) await handle.close().catch(() => undefined);
-    await rm(path, { force: true });
+    if (!placed) await rm(path, { force: true });
   }
 }
 
@@ -105,16 +112,28 @@ async function alreadyStored(dest: string, size: number): Promise<boolean> {
 /**
  * rename(2) replaces an existing object atomically (another writer may have stored the same
  * bytes since `alreadyStored` looked). Where rename refuses to replace (other platforms), an
- * existing destination is success.
+ * existing destination is success. True when `from` was moved (false: it is still there).
  */
-async function moveIntoPlace(from: string, to: string): Promise<void> {
+async function moveIntoPlace(from: string, to: string, retried = false): Promise<boolean> {
+  const dir = dirname(to);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
   try {
     await rename(from, to);
+    return true;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !retried) {
+      // The folder was removed under us (a wiped store): make it again, once.
+      madeDirs.delete(dir);
+      return moveIntoPlace(from, to, true);
+    }
     const exists = await stat(to).then(() => true, () => false);
     if (!exists) throw err;
     const now = new Date();
     await utimes(to, now, now).catch(() => undefined);
+    return false;
   }
 }
 
@@ -237,5 +256,5 @@ export async function putBytesIn(root: string, data: Uint8Array | string, option
     h.update(bytes);
     await writeAll(out, bytes);
     progress(bytes.length);
-  });
+  }, 'absent');
 }

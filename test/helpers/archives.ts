@@ -30,9 +30,9 @@ export function gzip(data: Buffer): Buffer {
   return gzipSync(data);
 }
 
-/** Compresses with a command-line tool (`xz -c`, `bzip2 -c`, `zstd -c`). */
-export async function compressWith(command: string, data: Buffer): Promise<Buffer> {
-  const child = spawn(command, ['-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Compresses with a command-line tool (`xz -c`, `bzip2 -c`, `zstd -c`), with `args` before `-c`. */
+export async function compressWith(command: string, data: Buffer, args: string[] = []): Promise<Buffer> {
+  const child = spawn(command, [...args, '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => chunks.push(c));
   const closed = new Promise<number | null>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { layoutDebianStage1, mergeDebianTrees, mergedUsrLinks, mergedUsrPath, packageLists } from '../../src/image/index.js';
+import { mergeDebianTrees, mergedUsrLinks, mergedUsrPath, packageLists } from '../../src/image/index.js';
 import type { DebianPackagePin } from '../../src/recipe/index.js';
 import { validateTreeManifest } from '../../src/store/validate.js';
 import type { TreeManifest } from '../../src/store/tree.js';
@@ -64,41 +64,6 @@ links('bin, lib and sbin always; lib32, lib64, libx32 only when a package ships 
   assert.equal(mergedUsrLinks([{ package: 'libc6', manifest: p }]), ['bin', 'lib', 'lib64', 'sbin']);
 });
 
-const layout = suite('layoutDebianStage1');
-
-layout('the base holds its packages\' data; other packages leave only their folders (not in the base) and their usr links to the step', () => {
-  const base = tree([
-    { path: 'bin', type: 'dir' },
-    { path: 'bin/sh', type: 'symlink', target: 'dash' },
-    { path: 'usr', type: 'dir' },
-    { path: 'usr/share', type: 'dir' },
-    { path: 'usr/share/doc', type: 'dir' },
-    { path: 'etc', type: 'dir' },
-    { path: 'etc/x', type: 'file', mode: 0o644, digest: D1, size: 1 },
-  ]);
-  const other = tree([
-    { path: 'usr', type: 'dir' },
-    { path: 'usr/share', type: 'dir' },
-    { path: 'usr/share/man', type: 'dir' },
-    { path: 'usr/share/man/man1', type: 'dir' },
-    { path: 'usr/share/man/man1/gcc.1', type: 'file', mode: 0o644, digest: D2, size: 2 },
-    { path: 'var', type: 'dir' },
-    { path: 'var/cache', type: 'dir' },
-    { path: 'var/cache/man', type: 'dir' },
-    { path: 'lib32', type: 'dir' },
-    { path: 'lib32/libgcc_s.so.1', type: 'file', mode: 0o644, digest: D2, size: 2 },
-    { path: 'etc/x', type: 'dir' },
-    { path: 'etc/x/under-a-file', type: 'dir' },
-  ]);
-  const parts = [{ package: 'dash', manifest: base }, { package: 'gcc', manifest: other }];
-  const out = layoutDebianStage1(parts, new Set(['dash']), [{ path: 'var/lib/dpkg/info', type: 'dir' }]);
-  const paths = out.base.entries.map((e) => e.path);
-  assert.ok(paths.includes('usr/bin/sh') && paths.includes('etc/x') && paths.includes('var/lib/dpkg/info'));
-  assert.not.ok(paths.some((p) => p.includes('gcc') || p.includes('man') || p.includes('lib32')), 'nothing of gcc in the base');
-  assert.equal(out.links, ['lib32']);
-  assert.equal(out.dirs, ['usr/lib32', 'usr/share/man', 'usr/share/man/man1', 'var/cache', 'var/cache/man'], 'var is in the base (the dpkg skeleton)');
-});
-
 const lists = suite('packageLists');
 
 lists('splits the required set from the rest, each sorted', () => {
@@ -109,5 +74,4 @@ lists('splits the required set from the rest, each sorted', () => {
 paths.run();
 merge.run();
 links.run();
-layout.run();
 lists.run();

@@ -1,7 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readDebShape, SHAPE_DIGEST } from '../../src/archive/index.js';
-import { basePackages, debRelationsOf, unpackDebs, type FetchedDeb } from '../../src/image/index.js';
+import { basePackages, debianBaseTree, debianPackagesTree, debRelationsOf, packageLists, unpackDebs, type FetchedDeb } from '../../src/image/index.js';
 import { sha256Digest } from '../../src/util/digest.js';
 import { buildDeb, buildTar, gzip } from '../helpers/archives.js';
 import { createMemoryStore, type MemoryStore } from '../helpers/memory-store.js';
@@ -14,21 +13,9 @@ async function deb(store: MemoryStore, name: string, control: string, files: Rec
   return { pin: { package: name, version: '1', arch: 'amd64', integrity: put.integrity, size: put.size, required }, digest: put.digest, size: put.size, cached: true };
 }
 
-const shape = suite('readDebShape');
-
-shape('lists every path of the payload with its kind, and stores no file', async () => {
-  const store = createMemoryStore();
-  const d = await deb(store, 'gcc', '', { 'usr/bin/gcc': 'compiler bytes', 'usr/share/doc/gcc/copyright': 'GPL' });
-  const before = store.blobs.size;
-  const got = await readDebShape(store, d.digest, { label: 'gcc' });
-  assert.equal(got.entries.map((e) => `${e.type} ${e.path}`), ['dir usr', 'dir usr/bin', 'file usr/bin/gcc', 'dir usr/share', 'dir usr/share/doc', 'dir usr/share/doc/gcc', 'file usr/share/doc/gcc/copyright']);
-  assert.ok(got.entries.every((e) => e.type !== 'file' || e.digest === SHAPE_DIGEST));
-  assert.is(store.blobs.size, before, 'nothing stored');
-});
-
 const stage1 = suite('stage 1 parts');
 
-stage1('the base (required and what it depends on) is unpacked into the store, first; the others are only shaped', async () => {
+stage1('only the base (required and what it depends on) is unpacked into the store; the others are left to dpkg', async () => {
   const store = createMemoryStore();
   const debs = [
     await deb(store, 'dpkg', 'Depends: libc6\n', { 'usr/bin/dpkg': 'dpkg binary' }, true),
@@ -37,18 +24,34 @@ stage1('the base (required and what it depends on) is unpacked into the store, f
   ];
   const base = new Set(basePackages(debs, await debRelationsOf(store, debs, { label: 'img' })));
   assert.equal([...base], ['dpkg', 'libc6']);
-  const order: string[] = [];
-  const parts = await unpackDebs(store, debs, { label: 'img', full: base, onFull: (p) => void order.push(`full:${p.map((x) => x.package).join(',')}`) });
-  assert.equal(parts.map((p) => p.package), ['dpkg', 'libc6', 'gcc']);
-  assert.equal(order, ['full:dpkg,libc6']);
+  const parts = await unpackDebs(store, debs.filter((d) => base.has(d.pin.package)), { label: 'img' });
+  assert.equal(parts.map((p) => p.package), ['dpkg', 'libc6']);
   assert.ok(store.blobs.has(sha256Digest('dpkg binary')) && store.blobs.has(sha256Digest('libc')));
   assert.not.ok(store.blobs.has(sha256Digest('gcc binary')), 'gcc is for dpkg to unpack, in the sandbox');
-  assert.ok(parts[2]!.manifest.entries.some((e) => e.path === 'usr/bin/gcc' && e.type === 'file'));
+  const tree = await debianBaseTree(store, parts, packageLists(debs));
+  const paths = tree.entries.map((e) => e.path);
+  assert.ok(paths.includes('usr/bin/dpkg') && paths.includes('usr/lib/libc.so.6') && paths.includes('var/lib/dpkg/status'));
+  assert.not.ok(paths.includes('usr/bin/gcc'));
+
+  // The package folder: every .deb by name and the two lists, nothing read from gcc's data.
+  const folder = await store.readTree(await debianPackagesTree(store, debs));
+  assert.equal(folder.entries.map((e) => e.path), ['dpkg.deb', 'gcc.deb', 'libc6.deb', 'required', 'rest']);
 
   // Read again from the refs: the same parts, nothing unpacked twice.
-  const again = await unpackDebs(store, debs, { label: 'img', full: base });
+  const blobs = store.blobs.size;
+  const again = await unpackDebs(store, debs.filter((d) => base.has(d.pin.package)), { label: 'img' });
   assert.equal(again, parts);
+  assert.is(store.blobs.size, blobs);
 });
 
-shape.run();
+stage1('an aborted unpack stops before the next package', async () => {
+  const store = createMemoryStore();
+  const debs = [await deb(store, 'a', '', { 'a.txt': 'a' }), await deb(store, 'b', '', { 'b.txt': 'b' })];
+  const abort = new AbortController();
+  abort.abort(new Error('stop'));
+  const failed = await unpackDebs(store, debs, { label: 'img', signal: abort.signal }).then(() => undefined, (err: unknown) => err);
+  assert.is((failed as Error | undefined)?.message, 'stop');
+  assert.not.ok(store.blobs.has(sha256Digest('a')));
+});
+
 stage1.run();

@@ -11,10 +11,10 @@ const shipped = async (): Promise<Record<string, unknown>> => JSON.parse(await r
 
 const parse = suite('parseSandboxProfile exceptions');
 
-parse('the shipped profile grants debian-assembly root and CAP_CHOWN only, with a reason', async () => {
+parse('the shipped profile grants debian-assembly root with CAP_CHOWN, CAP_DAC_OVERRIDE and CAP_FOWNER only, with a reason', async () => {
   const { profile } = await loadSandboxProfile();
   const ex = profile.exceptions?.['debian-assembly'];
-  assert.equal(ex?.capabilities, ['CHOWN']);
+  assert.equal(ex?.capabilities, ['CHOWN', 'DAC_OVERRIDE', 'FOWNER']);
   assert.is(ex?.user, '0:0');
   assert.ok((ex?.reason.length ?? 0) > 20);
   assert.equal(profile.capabilities, [], 'normal steps still get no capability');
@@ -53,8 +53,8 @@ const ROOT = { uid: 0, gid: 0 };
 
 create('adds only the exception capabilities, runs as its user, keeps the network off, labels the container', async () => {
   const { profile } = await loadSandboxProfile();
-  const opts = toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN'] } }), 'img', profile);
-  assert.equal(opts.HostConfig?.CapAdd, ['CHOWN']);
+  const opts = toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] } }), 'img', profile);
+  assert.equal(opts.HostConfig?.CapAdd, ['CHOWN', 'DAC_OVERRIDE', 'FOWNER']);
   assert.equal(opts.HostConfig?.CapDrop, ['ALL']);
   assert.is(opts.HostConfig?.NetworkMode, 'none');
   assert.is(opts.NetworkDisabled, true);
@@ -77,7 +77,7 @@ create('refuses an exception the profile does not grant', async () => {
 create('refuses a privileged action that asks another user or more capabilities than its exception grants', async () => {
   const { profile } = await loadSandboxProfile();
   throwsWithCode(() => toContainerCreateOptions(run({ privilege: { name: 'debian-assembly', capabilities: ['CHOWN'] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
-  throwsWithCode(() => toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN', 'FOWNER'] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
+  throwsWithCode(() => toContainerCreateOptions(run({ user: ROOT, privilege: { name: 'debian-assembly', capabilities: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID'] } }), 'img', profile), 'KILN_SANDBOX_BAD_PROFILE');
 });
 
 parse.run();

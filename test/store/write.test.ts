@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
@@ -303,6 +303,21 @@ Again('an object of the wrong size (torn) is replaced by the bytes written', asy
     await writeFile(path, 'compl');
     await store.putBytes('complete object');
     assert.is((await store.readBlob(first.digest)).toString(), 'complete object');
+  } finally {
+    await cleanup();
+  }
+});
+
+Again('a store wiped while kiln runs is written again: its folders are made anew, the blob is read-only', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const store = await createStore({ root: dir });
+    const first = await store.putBytes('before the wipe');
+    await rm(join(dir, 'v1'), { recursive: true, force: true });
+    const again = await (await createStore({ root: dir })).putBytes('before the wipe');
+    assert.is(again.digest, first.digest);
+    assert.is((await stat(blobPathFor(dir, again.digest))).mode & 0o777, 0o444);
+    assert.equal(await listTemps(dir), []);
   } finally {
     await cleanup();
   }

@@ -170,10 +170,17 @@ export_config_env() {
 }
 
 launch() { # name command...
-  local name="$1"
+  local name="$1" pid
   shift
   setsid "$@" </dev/null >>"$STATE/logs/$name.log" 2>&1 &
-  echo $! >"$STATE/pids/$name.pid"
+  pid=$!
+  echo "$pid" >"$STATE/pids/$name.pid"
+  # Until the forked shell has exec'd, the pid's command line is this script's and `pid_alive`
+  # would call it dead: wait (5 s at most) until it names the binary or the process is gone.
+  for _ in $(seq 1 50); do
+    pid_alive "$STATE/pids/$name.pid" || [ ! -e "/proc/$pid" ] && break
+    sleep 0.1
+  done
 }
 
 make_tls_pair() {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { ArchiveError } from './errors.js';
+import type { ArchiveReaderOptions } from './types.js';
 import { boundedReader, Reader } from './reader.js';
 
 const AR_MAGIC = '!<arch>\n';
@@ -26,12 +27,7 @@ export interface ArReader {
   next(): Promise<ArEntry | undefined>;
 }
 
-export interface ArReaderOptions {
-  /** Named in errors: the input or side the archive belongs to. */
-  label: string;
-  /** Builds the error for bytes that are not a valid ar archive; default an ArchiveError KILN_ARCHIVE_CORRUPT. */
-  corrupt?: (message: string) => Error;
-}
+export type ArReaderOptions = ArchiveReaderOptions;
 
 /**
  * The one ar reader of kiln (.deb unpacking, kiln diff): each 60-byte header (name 16, mtime

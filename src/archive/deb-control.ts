@@ -3,6 +3,7 @@ import * as tar from 'tar-stream';
 import type { Store } from '../store/types.js';
 import type { Digest } from '../util/digest.js';
 import { mapLimit } from '../util/map-limit.js';
+import { readStreamBounded } from '../util/read-bounded.js';
 import { selectArMember } from './ar.js';
 import { decompress, type Compression } from './decompress.js';
 import { ArchiveError, asArchiveError } from './errors.js';
@@ -87,21 +88,17 @@ async function readControlMember(store: Store, deb: DebBlob): Promise<ControlMem
     member.stream.destroy();
     throw new ArchiveError('KILN_ARCHIVE_UNSUPPORTED', `${label}: the .deb control member ${JSON.stringify(name)} uses a compression kiln does not read`, { label, entry: name });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let bytes: Buffer | undefined;
   try {
-    for await (const chunk of member.stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_DEB_CONTROL_MEMBER_BYTES) {
-        throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: the .deb control member is larger than ${MAX_DEB_CONTROL_MEMBER_BYTES} bytes`, { label, entry: name });
-      }
-      chunks.push(chunk);
-    }
+    bytes = await readStreamBounded(member.stream, MAX_DEB_CONTROL_MEMBER_BYTES);
   } catch (err) {
     member.stream.destroy();
     throw asArchiveError(err, label, 'reading the .deb control member');
   }
-  return { label, compression, bytes: Buffer.concat(chunks, size) };
+  if (bytes === undefined) {
+    throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: the .deb control member is larger than ${MAX_DEB_CONTROL_MEMBER_BYTES} bytes`, { label, entry: name });
+  }
+  return { label, compression, bytes };
 }
 
 /** One member on its own: decompressed as it streams into the tar reader. */
@@ -124,21 +121,16 @@ async function controlOfMember(member: ControlMember): Promise<string> {
 async function decompressXzBatch(members: Buffer[], sizes: number[], label: string): Promise<Buffer[]> {
   const expected = sizes.reduce((a, b) => a + b, 0);
   const decompressed = decompress('xz', Readable.from(members), label);
-  const chunks: Buffer[] = [];
-  let total = 0;
+  let all: Buffer | undefined;
   try {
-    for await (const chunk of decompressed.stream as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > expected) throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: xz gave more than the indexes record`, { label });
-      chunks.push(chunk);
-    }
+    all = await readStreamBounded(decompressed.stream, expected);
+    if (all === undefined) throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: xz gave more than the indexes record`, { label });
     await decompressed.done;
   } catch (err) {
     decompressed.abort();
     throw err;
   }
-  if (total !== expected) throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: xz gave less than the indexes record`, { label });
-  const all = Buffer.concat(chunks, total);
+  if (all.length !== expected) throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: xz gave less than the indexes record`, { label });
   let at = 0;
   return sizes.map((size) => all.subarray(at, (at += size)));
 }
@@ -153,7 +145,11 @@ async function controlFromTar(source: Readable, label: string): Promise<string> 
     for await (const entry of extract) {
       const path = entry.header.name.replace(/^\.\//, '');
       if (path === 'control' && entry.header.type === 'file') {
-        control = await readControlFile(entry as AsyncIterable<Buffer>, label);
+        const bytes = await readStreamBounded(entry as AsyncIterable<Buffer>, MAX_DEB_CONTROL_BYTES);
+        if (bytes === undefined) {
+          throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: the .deb control file is larger than ${MAX_DEB_CONTROL_BYTES} bytes`, { label, entry: 'control' });
+        }
+        control = bytes.toString('utf8');
         continue;
       }
       for await (const _ of entry) void _;
@@ -164,17 +160,4 @@ async function controlFromTar(source: Readable, label: string): Promise<string> 
   }
   if (control === undefined) throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: the .deb has no control file`, { label });
   return control;
-}
-
-async function readControlFile(entry: AsyncIterable<Buffer>, label: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of entry) {
-    size += chunk.length;
-    if (size > MAX_DEB_CONTROL_BYTES) {
-      throw new ArchiveError('KILN_ARCHIVE_CORRUPT', `${label}: the .deb control file is larger than ${MAX_DEB_CONTROL_BYTES} bytes`, { label, entry: 'control' });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,4 +1,5 @@
 import { ArchiveError } from './errors.js';
+import type { ArchiveReaderOptions } from './types.js';
 import { boundedReader, type Reader } from './reader.js';
 import { cStringOf, parsePax, parseTarHeader, tarChecksumValid, TAR_BLOCK, type TarHeaderBlock } from './tar-header.js';
 
@@ -54,12 +55,7 @@ export interface TarReader {
   next(): Promise<TarEntry | undefined>;
 }
 
-export interface TarReaderOptions {
-  /** Named in errors: the input, step or side the archive belongs to. */
-  label: string;
-  /** Builds the error for bytes that are not a valid tar; default an ArchiveError KILN_ARCHIVE_CORRUPT. */
-  corrupt?: (message: string) => Error;
-}
+export type TarReaderOptions = ArchiveReaderOptions;
 
 const ZERO_BLOCK = Buffer.alloc(TAR_BLOCK);
 /** Typeflags of headers that describe the next entry rather than one of their own. */

@@ -24,6 +24,14 @@ export interface IngestOptions {
   mirror?: TarMirror;
 }
 
+/** How a streaming archive reader (tar, ar) names its input and reports bytes that are not its format. */
+export interface ArchiveReaderOptions {
+  /** Named in errors: the input, step or side the archive belongs to. */
+  label: string;
+  /** Builds the error for bytes that are not a valid archive; default an ArchiveError KILN_ARCHIVE_CORRUPT. */
+  corrupt?: (message: string) => Error;
+}
+
 /** Archive formats `unpack: true` understands. */
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.xz' | 'tar.bz2' | 'zip' | 'deb';
 

@@ -79,8 +79,8 @@ export interface Executor {
   execute(action: PlannedAction, subject: ActionSubject): Promise<ActionOutcome>;
   /**
    * A tree that an action will run in soon (a debian image's base, while its action is planned
-   * and looked up in the caches): the engine may start taking it in. Only when an action is bound to run: a fully
-   * cached build never talks to an engine.
+   * and looked up in the caches): the engine may start taking it in. Only when an action is
+   * bound to run: a fully cached build never talks to an engine.
    */
   prepareImage(tree: Digest, mtime: number): void;
 }

@@ -60,9 +60,10 @@ export async function debianStage1(store: Store, spec: DebianImageSpec, options:
 }
 
 /**
- * Stage 2 as an action, pure: dpkg installs the packages into the base tree inside the sandbox as the
- * profile's `debian-assembly` exception allows (root with CAP_CHOWN, CAP_DAC_OVERRIDE and CAP_FOWNER, no network). Its output,
- * not normalized (a root filesystem's .gz files are package content), is the image.
+ * Stage 2 as an action, pure: dpkg installs the packages into the base tree inside the sandbox
+ * as the profile's `debian-assembly` exception allows (root with CAP_CHOWN, CAP_DAC_OVERRIDE and
+ * CAP_FOWNER, no network). Its output, not normalized (a root filesystem's .gz files are
+ * package content), is the image.
  */
 export function planDebianAssembly(spec: DebianImageSpec, stage1: DebianStage1, context: ActionContext): PlannedAction {
   const { profile } = context.profile;

@@ -133,7 +133,7 @@ async function debControls(store: Store, debs: FetchedDeb[], label: string): Pro
   const missing = debs.filter((_, i) => known[i] === undefined);
   const { readDebControls } = await import('../archive/index.js');
   const read = await readDebControls(store, missing.map((deb) => ({ digest: deb.digest, label: `${label}: ${deb.pin.package}` })));
-  await eachDeb(missing, async (deb) => store.setRef(REF.debControl, deb.digest, (await store.putBytes(read[missing.indexOf(deb)]!)).digest));
+  await eachDeb(missing.map((deb, i) => ({ deb, text: read[i]! })), async ({ deb, text }) => store.setRef(REF.debControl, deb.digest, (await store.putBytes(text)).digest));
   let next = 0;
   return known.map((text) => text ?? read[next++]!);
 }

@@ -23,9 +23,9 @@ export interface SandboxProfile {
   workdir: string;
   /**
    * Named, audited departures from the rules above for steps kiln itself generates (never for
-   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN, CAP_DAC_OVERRIDE and
-   * CAP_FOWNER. No network, no
-   * other capability and no-new-privileges still hold. Absent: none.
+   * a recipe's steps): e.g. `debian-assembly` runs dpkg as root with CAP_CHOWN, CAP_DAC_OVERRIDE
+   * and CAP_FOWNER. No network, no other capability and no-new-privileges still hold. Absent:
+   * none.
    */
   exceptions?: Record<string, SandboxException>;
 }

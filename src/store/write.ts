@@ -33,9 +33,6 @@ async function openTemp(root: string): Promise<{ path: string; handle: FileHandl
   }
 }
 
-/** Fan-out folders this process has made: a root filesystem's ten thousand files need 256 of them, not ten thousand mkdirs. */
-const madeDirs = new Set<string>();
-
 async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < chunk.length) {
@@ -53,9 +50,9 @@ type Fill = (handle: FileHandle, hash: MultiHash, progress: (n: number) => void)
 /**
  * The one write path (cacache's discipline): bytes go to a unique temp file in the store and are
  * hashed in the same pass; only when they match the expectation is the temp renamed into
- * place, so a reader never sees a partial or wrong object. The temp is removed in `finally`
- * whatever happens (after a successful rename the removal is a no-op). A crash leaves only a
- * temp file, which gc removes once it is old.
+ * place, so a reader never sees a partial or wrong object. A temp that was not renamed is
+ * removed in `finally`, whatever happened. A crash leaves only a temp file, which gc removes
+ * once it is old. `known: 'absent'`: the caller hashed the bytes first and found no such blob.
  */
 async function writeBlob(root: string, options: PutOptions, fill: Fill, known: 'absent' | 'unknown' = 'unknown'): Promise<PutResult> {
   const expectation: Expectation | undefined = expectationFor(options.integrity, options.digest);
@@ -108,6 +105,9 @@ async function alreadyStored(dest: string, size: number): Promise<boolean> {
   await utimes(dest, now, now).catch(() => undefined);
   return true;
 }
+
+/** Fan-out folders this process has made: a root filesystem's ten thousand files need 256 of them, not ten thousand mkdirs. */
+const madeDirs = new Set<string>();
 
 /**
  * rename(2) replaces an existing object atomically (another writer may have stored the same

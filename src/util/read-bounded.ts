@@ -1,6 +1,22 @@
 import { open } from 'node:fs/promises';
 
 /**
+ * Gathers a stream of at most `maxBytes` bytes; `undefined` as soon as it holds more (the
+ * stream is then left early, which destroys a Node stream). The caller names the budget in its
+ * own error.
+ */
+export async function readStreamBounded(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
  * Reads a whole file of at most `maxBytes` bytes; `undefined` when it holds more. Reads at
  * most `maxBytes + 1` bytes whatever the file is: a huge file, a FIFO or `/dev/zero` costs
  * no more than the budget. fs errors (ENOENT, EACCES, EISDIR) are thrown as they are, for the

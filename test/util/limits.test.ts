@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,7 +7,7 @@ import { parseLock, readLock } from '../../src/lock/index.js';
 import { loadRecipe, parseRecipe, RecipeError } from '../../src/recipe/index.js';
 import { KilnError } from '../../src/util/errors.js';
 import { MAX_ATTESTATION_BYTES, MAX_LOCK_BYTES, MAX_POLICY_BYTES, MAX_RECIPE_BYTES } from '../../src/util/limits.js';
-import { readFileBounded } from '../../src/util/read-bounded.js';
+import { readFileBounded, readStreamBounded } from '../../src/util/read-bounded.js';
 import { inspectAttestation, parseAttestationFile, parsePolicy, readAttestationFile, readPolicy, VerifyError } from '../../src/verify/index.js';
 import { makeTempDir, rejectsWithCode, throwsWithCode } from '../helpers/index.js';
 import { artifactOf, makeProvenance } from '../verify/provenance-helpers.js';
@@ -125,6 +126,17 @@ bounded('reads a file up to the limit whole, and one byte past it not at all', a
   } finally {
     await cleanup();
   }
+});
+
+bounded('readStreamBounded gathers a stream of the budget exactly, gives up one byte past it and leaves the stream there', async () => {
+  const chunks = () => Readable.from([Buffer.from('xxxxx'), Buffer.from('xxxxx')]);
+  assert.is((await readStreamBounded(chunks(), 10))?.toString(), 'x'.repeat(10));
+  assert.is(await readStreamBounded(chunks(), 9), undefined);
+  let produced = 0;
+  const endless = new Readable({ read() { produced++; this.push(Buffer.alloc(1024)); } });
+  assert.is(await readStreamBounded(endless, 1 << 16), undefined);
+  assert.ok(endless.destroyed, 'the endless stream is destroyed once the budget is passed');
+  assert.ok(produced < 1 << 10, 'reading stopped near the budget');
 });
 
 documents.run();
